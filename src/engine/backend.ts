@@ -1,0 +1,95 @@
+/**
+ * Chooses the TensorFlow.js backend: the native CUDA build, else the native CPU build, else
+ * WebAssembly, else plain JavaScript. The native packages are optional dependencies that cannot
+ * install everywhere, so they are imported only when tried.
+ */
+import { EngineError } from './engine-error.js';
+import { tf } from './tf.js';
+
+export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendPreference = BackendName | 'auto';
+
+interface BackendCandidate {
+  /** The optional package that registers this backend, if any. */
+  readonly packageName?: string;
+  /** The name the backend registers under in TensorFlow.js. */
+  readonly tfjsName: string;
+  /**
+   * Whether matMul with a transposed operand runs as fast as a plain one. Where it does not
+   * (wasm: 10–40× slower), frozen layers keep a precomputed Wᵀ for their backward pass.
+   */
+  readonly fastTransposedMatMul: boolean;
+}
+
+const CANDIDATES: Record<BackendName, BackendCandidate> = {
+  'node-gpu': { packageName: '@tensorflow/tfjs-node-gpu', tfjsName: 'tensorflow', fastTransposedMatMul: true },
+  node: { packageName: '@tensorflow/tfjs-node', tfjsName: 'tensorflow', fastTransposedMatMul: true },
+  wasm: { tfjsName: 'wasm', fastTransposedMatMul: false },
+  cpu: { tfjsName: 'cpu', fastTransposedMatMul: false },
+};
+
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly tfjsName: string;
+  readonly tfjsVersion: string;
+  readonly fastTransposedMatMul: boolean;
+  /** Why each backend tried before this one was passed over. */
+  readonly skipped: ReadonlyArray<{ name: BackendName; reason: string }>;
+}
+
+let active: BackendInfo | undefined;
+
+async function start(name: BackendName): Promise<void> {
+  const candidate = CANDIDATES[name];
+  if (candidate.packageName) {
+    const specifier: string = candidate.packageName; // a variable keeps the type checker from resolving it
+    await import(specifier);
+  }
+  if (!(await tf.setBackend(candidate.tfjsName))) {
+    throw new Error(`tf.setBackend('${candidate.tfjsName}') returned false`);
+  }
+  await tf.ready();
+}
+
+export function parseBackendPreference(value: string | undefined): BackendPreference {
+  const preference = value ?? 'auto';
+  if (preference === 'auto' || (BACKEND_NAMES as readonly string[]).includes(preference)) {
+    return preference as BackendPreference;
+  }
+  throw new EngineError('BAD_ARGUMENT', `unknown backend "${preference}"; expected auto or one of ${BACKEND_NAMES.join(', ')}`);
+}
+
+/**
+ * Starts the preferred backend, or the first that works in the order above for `auto`. A backend
+ * asked for by name that cannot start is an error, never a silent fallback.
+ */
+export async function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+  tf.enableProdMode();
+  const order = preference === 'auto' ? BACKEND_NAMES : [preference];
+  const skipped: Array<{ name: BackendName; reason: string }> = [];
+  for (const name of order) {
+    try {
+      await start(name);
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0] ?? String(err);
+      if (preference !== 'auto') {
+        throw new EngineError('BACKEND_UNAVAILABLE', `backend "${name}" was asked for but cannot start: ${reason}`, { cause: err });
+      }
+      skipped.push({ name, reason });
+      continue;
+    }
+    const { tfjsName, fastTransposedMatMul } = CANDIDATES[name];
+    active = { name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul, skipped };
+    return active;
+  }
+  throw new EngineError('BACKEND_UNAVAILABLE', `no TensorFlow.js backend could start: ${JSON.stringify(skipped)}`);
+}
+
+/** The backend chosen by the last `initBackend`; throws if none was started. */
+export function activeBackend(): BackendInfo {
+  if (!active || tf.getBackend() !== active.tfjsName) {
+    throw new EngineError('BACKEND_UNAVAILABLE', 'no backend started: call initBackend() first');
+  }
+  return active;
+}

@@ -1,0 +1,128 @@
+/**
+ * Imports a Hugging Face GPT-2 checkpoint. Names may carry the `transformer.` prefix or not;
+ * Conv1D weights are already [in, out], so none is transposed for the forward pass. Every
+ * expected tensor must be present with its exact shape, and nothing else may be.
+ */
+import { EngineError } from '../engine-error.js';
+import type { SafetensorsFile } from '../safetensors.js';
+import { tf } from '../tf.js';
+import type { Gpt2Config } from './gpt2-config.js';
+
+export interface LayerNormWeights {
+  readonly gamma: tf.Tensor1D;
+  readonly beta: tf.Tensor1D;
+}
+
+export interface LinearWeights {
+  /** [in, out] */
+  readonly weight: tf.Tensor2D;
+  readonly bias: tf.Tensor1D;
+}
+
+export interface Gpt2BlockWeights {
+  readonly ln1: LayerNormWeights;
+  readonly attnQkv: LinearWeights;
+  readonly attnProj: LinearWeights;
+  readonly ln2: LayerNormWeights;
+  readonly mlpFc: LinearWeights;
+  readonly mlpProj: LinearWeights;
+}
+
+export interface Gpt2Weights {
+  /** [V, d] */
+  readonly wte: tf.Tensor2D;
+  /** [P, d] */
+  readonly wpe: tf.Tensor2D;
+  readonly blocks: readonly Gpt2BlockWeights[];
+  readonly lnF: LayerNormWeights;
+}
+
+const PREFIX = 'transformer.';
+/** Stored by some checkpoints but not weights: HF's causal-mask buffers, and the tied head. */
+const IGNORED = [/^h\.\d+\.attn\.(masked_)?bias$/, /^lm_head\.weight$/];
+/** How many names of each kind of problem an error message lists. */
+const LISTED = 8;
+
+function expectedShapes(c: Gpt2Config): Map<string, number[]> {
+  const d = c.hiddenSize;
+  const shapes = new Map<string, number[]>([
+    ['wte.weight', [c.vocabSize, d]],
+    ['wpe.weight', [c.maxPositions, d]],
+    ['ln_f.weight', [d]],
+    ['ln_f.bias', [d]],
+  ]);
+  for (let i = 0; i < c.numLayers; i++) {
+    const block: Array<[string, number[]]> = [
+      ['ln_1.weight', [d]], ['ln_1.bias', [d]],
+      ['attn.c_attn.weight', [d, 3 * d]], ['attn.c_attn.bias', [3 * d]],
+      ['attn.c_proj.weight', [d, d]], ['attn.c_proj.bias', [d]],
+      ['ln_2.weight', [d]], ['ln_2.bias', [d]],
+      ['mlp.c_fc.weight', [d, c.innerSize]], ['mlp.c_fc.bias', [c.innerSize]],
+      ['mlp.c_proj.weight', [c.innerSize, d]], ['mlp.c_proj.bias', [d]],
+    ];
+    for (const [name, shape] of block) shapes.set(`h.${i}.${name}`, shape);
+  }
+  return shapes;
+}
+
+function listed(names: readonly string[]): string {
+  const more = names.length > LISTED ? ` and ${names.length - LISTED} more` : '';
+  return names.slice(0, LISTED).join(', ') + more;
+}
+
+/** Checks the file's tensors against the config; returns the file name of each expected tensor. */
+function matchNames(file: SafetensorsFile, config: Gpt2Config): Map<string, string> {
+  const expected = expectedShapes(config);
+  const fileNames = new Map<string, string>(); // bare name → name in the file
+  const unexpected: string[] = [];
+  for (const fileName of file.tensors.keys()) {
+    const bare = fileName.startsWith(PREFIX) ? fileName.slice(PREFIX.length) : fileName;
+    if (expected.has(bare)) fileNames.set(bare, fileName);
+    else if (!IGNORED.some((pattern) => pattern.test(bare))) unexpected.push(fileName);
+  }
+  const missing = [...expected.keys()].filter((name) => !fileNames.has(name));
+  const misshaped = [...fileNames].flatMap(([bare, fileName]) => {
+    const actual = file.tensors.get(fileName)!.shape;
+    const want = expected.get(bare)!;
+    return actual.join() === want.join() ? [] : [`${fileName} is [${actual.join(', ')}], expected [${want.join(', ')}]`];
+  });
+  const problems = [
+    missing.length ? `missing tensors: ${listed(missing)}` : '',
+    unexpected.length ? `unexpected tensors: ${listed(unexpected)}` : '',
+    misshaped.length ? `wrong shapes: ${listed(misshaped)}` : '',
+  ].filter(Boolean);
+  if (problems.length) throw new EngineError('MODEL_WEIGHTS_MISMATCH', `${file.path}: ${problems.join('; ')}`);
+  return fileNames;
+}
+
+/** Reads every GPT-2 weight into (non-trainable) tensors. */
+export function importGpt2Weights(file: SafetensorsFile, config: Gpt2Config): Gpt2Weights {
+  const fileNames = matchNames(file, config);
+  const created: tf.Tensor[] = [];
+  const load = <T extends tf.Tensor>(bare: string): T => {
+    const { data, shape } = file.readFloat32(fileNames.get(bare)!);
+    const tensor = tf.tensor(data, [...shape], 'float32') as T;
+    created.push(tensor);
+    return tensor;
+  };
+  try {
+    const layerNorm = (prefix: string): LayerNormWeights => ({ gamma: load(`${prefix}.weight`), beta: load(`${prefix}.bias`) });
+    const linear = (prefix: string): LinearWeights => ({ weight: load(`${prefix}.weight`), bias: load(`${prefix}.bias`) });
+    return {
+      wte: load('wte.weight'),
+      wpe: load('wpe.weight'),
+      blocks: Array.from({ length: config.numLayers }, (_, i) => ({
+        ln1: layerNorm(`h.${i}.ln_1`),
+        attnQkv: linear(`h.${i}.attn.c_attn`),
+        attnProj: linear(`h.${i}.attn.c_proj`),
+        ln2: layerNorm(`h.${i}.ln_2`),
+        mlpFc: linear(`h.${i}.mlp.c_fc`),
+        mlpProj: linear(`h.${i}.mlp.c_proj`),
+      })),
+      lnF: layerNorm('ln_f'),
+    };
+  } catch (err) {
+    tf.dispose(created);
+    throw err;
+  }
+}

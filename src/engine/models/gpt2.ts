@@ -1,0 +1,173 @@
+/**
+ * GPT-2 (pre-LayerNorm decoder, learned positions, tied output head) as a frozen model that
+ * takes a soft prompt in front of the token embeddings. Shapes: B batch, T = n + L sequence,
+ * d width, H heads, hs = d / H head size, V vocabulary.
+ */
+import { EngineError } from '../engine-error.js';
+import { tf } from '../tf.js';
+import { FrozenLinear } from './frozen-linear.js';
+import type { FrozenModel, ModelDimensions, TokenBatch } from './frozen-model.js';
+import type { Gpt2Config } from './gpt2-config.js';
+import type { Gpt2Weights, LayerNormWeights, LinearWeights } from './gpt2-weights.js';
+
+/** Added to the attention scores of keys a query may not see; exp() of it is exactly 0. */
+const MASKED = -1e9;
+const GELU_SCALE = Math.sqrt(2 / Math.PI);
+
+function layerNorm(x: tf.Tensor2D, { gamma, beta }: LayerNormWeights, epsilon: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon))), gamma), beta);
+}
+
+/** HF's `gelu_new`: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+function geluNew(x: tf.Tensor2D): tf.Tensor2D {
+  const cubic = tf.mul(tf.mul(tf.mul(x, x), x), 0.044715);
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, cubic), GELU_SCALE))));
+}
+
+/**
+ * Additive attention mask (B, 1, T, T): query i sees key j when j ≤ i (causal) and j is a real
+ * position, i.e. j < n + length of the row (right padding is hidden).
+ */
+function attentionMask(lengths: readonly number[], promptRows: number, T: number): tf.Tensor4D {
+  const mask = new Float32Array(lengths.length * T * T);
+  lengths.forEach((length, b) => {
+    const real = promptRows + length;
+    for (let i = 0; i < T; i++) {
+      for (let j = 0; j < T; j++) {
+        if (j > i || j >= real) mask[(b * T + i) * T + j] = MASKED;
+      }
+    }
+  });
+  return tf.tensor4d(mask, [lengths.length, 1, T, T]);
+}
+
+class Gpt2Block {
+  private readonly qkv: FrozenLinear;
+  private readonly proj: FrozenLinear;
+  private readonly fc: FrozenLinear;
+  private readonly fcProj: FrozenLinear;
+
+  constructor(
+    private readonly config: Gpt2Config,
+    private readonly ln1: LayerNormWeights,
+    private readonly ln2: LayerNormWeights,
+    linears: { attnQkv: LinearWeights; attnProj: LinearWeights; mlpFc: LinearWeights; mlpProj: LinearWeights },
+    private readonly scoreScale: number,
+    frozenLinear: (w: LinearWeights) => FrozenLinear,
+  ) {
+    this.qkv = frozenLinear(linears.attnQkv);
+    this.proj = frozenLinear(linears.attnProj);
+    this.fc = frozenLinear(linears.mlpFc);
+    this.fcProj = frozenLinear(linears.mlpProj);
+  }
+
+  /** x: (B·T, d) → (B·T, d) */
+  apply(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D): tf.Tensor2D {
+    const eps = this.config.layerNormEpsilon;
+    const attended = tf.add<tf.Tensor2D>(x, this.attention(layerNorm(x, this.ln1, eps), B, T, mask));
+    const hidden = geluNew(this.fc.apply(layerNorm(attended, this.ln2, eps)));
+    return tf.add(attended, this.fcProj.apply(hidden));
+  }
+
+  private attention(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D): tf.Tensor2D {
+    const { hiddenSize: d, numHeads: H } = this.config;
+    const hs = d / H;
+    const [q, k, v] = tf.split(this.qkv.apply(x), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each (B·T, d)
+    const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, hs)
+    const scores = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), this.scoreScale), mask); // (B, H, T, T)
+    const context = tf.matMul(tf.softmax(scores), heads(v)); // (B, H, T, hs)
+    const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D; // (B·T, d)
+    return this.proj.apply(merged);
+  }
+}
+
+export class Gpt2Model implements FrozenModel {
+  readonly modelType = 'gpt2';
+  readonly dims: ModelDimensions;
+  private readonly blocks: Gpt2Block[];
+  private readonly head: FrozenLinear;
+  /** Tensors made here (transposes) and the imported weights, all disposed together. */
+  private readonly owned: tf.Tensor[];
+
+  /**
+   * @param precomputeTransposes keep Wᵀ of every layer for the backward pass (see FrozenLinear)
+   */
+  constructor(
+    private readonly config: Gpt2Config,
+    private readonly weights: Gpt2Weights,
+    precomputeTransposes: boolean,
+  ) {
+    this.dims = {
+      vocabSize: config.vocabSize,
+      hiddenSize: config.hiddenSize,
+      maxPositions: config.maxPositions,
+      numLayers: config.numLayers,
+    };
+    const blockTensors = weights.blocks.flatMap((b) =>
+      Object.values(b).flatMap((w: LayerNormWeights | LinearWeights): tf.Tensor[] => Object.values(w)),
+    );
+    this.owned = [weights.wte, weights.wpe, weights.lnF.gamma, weights.lnF.beta, ...blockTensors];
+    const keep = <T extends tf.Tensor>(t: T): T => {
+      this.owned.push(t);
+      return t;
+    };
+    const frozenLinear = ({ weight, bias }: LinearWeights) =>
+      new FrozenLinear(weight, bias, precomputeTransposes ? keep(tf.transpose(weight)) : null);
+    this.blocks = weights.blocks.map((w, i) => {
+      const headSize = config.hiddenSize / config.numHeads;
+      const scale = (config.scaleAttnWeights ? 1 / Math.sqrt(headSize) : 1) / (config.scaleAttnByInverseLayerIdx ? i + 1 : 1);
+      return new Gpt2Block(config, w.ln1, w.ln2, w, scale, frozenLinear);
+    });
+    // The head is tied to the token embeddings: logits = h·wteᵀ, so W = wteᵀ and Wᵀ = wte.
+    this.head = new FrozenLinear(keep(tf.transpose(weights.wte)), null, weights.wte);
+  }
+
+  get tokenEmbeddings(): tf.Tensor2D {
+    return this.weights.wte;
+  }
+
+  hiddenStates(batch: TokenBatch, prompt?: tf.Tensor2D | tf.Tensor3D): tf.Tensor3D {
+    const [B, L] = batch.ids.shape;
+    const d = this.config.hiddenSize;
+    const n = prompt ? prompt.shape[prompt.rank - 2]! : 0;
+    const T = n + L;
+    this.checkInput(batch, prompt, T);
+    return tf.tidy(() => {
+      const tokens = tf.gather<tf.Tensor>(this.weights.wte, batch.ids) as tf.Tensor3D; // (B, L, d)
+      const parts: tf.Tensor3D[] = [tokens];
+      if (prompt) {
+        parts.unshift(prompt.rank === 2 ? (tf.broadcastTo(tf.expandDims(prompt, 0), [B, n, d]) as tf.Tensor3D) : (prompt as tf.Tensor3D));
+      }
+      const positions = tf.slice(this.weights.wpe, [0, 0], [T, d]); // (T, d)
+      let x = tf.reshape(tf.add(tf.concat(parts, 1), positions), [B * T, d]) as tf.Tensor2D; // (B·T, d)
+      const mask = attentionMask(batch.lengths, n, T);
+      for (const block of this.blocks) x = block.apply(x, B, T, mask);
+      return tf.reshape(layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon), [B, T, d]) as tf.Tensor3D;
+    });
+  }
+
+  logits(hidden: tf.Tensor2D): tf.Tensor2D {
+    return this.head.apply(hidden);
+  }
+
+  dispose(): void {
+    tf.dispose(this.owned);
+  }
+
+  private checkInput(batch: TokenBatch, prompt: tf.Tensor2D | tf.Tensor3D | undefined, T: number): void {
+    const [B, L] = batch.ids.shape;
+    const bad = (message: string) => new EngineError('BAD_ARGUMENT', message);
+    if (batch.lengths.length !== B) throw bad(`${batch.lengths.length} lengths for a batch of ${B} rows`);
+    if (batch.lengths.some((length) => !Number.isInteger(length) || length < 1 || length > L)) {
+      throw bad(`every length must be an integer in 1 … ${L}, got [${batch.lengths.join(', ')}]`);
+    }
+    if (T > this.config.maxPositions) {
+      throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${this.config.maxPositions} positions`);
+    }
+    if (!prompt) return;
+    const width = prompt.shape[prompt.rank - 1];
+    if (width !== this.config.hiddenSize) throw bad(`prompt rows have width ${width}, the model's is ${this.config.hiddenSize}`);
+    if (prompt.rank === 3 && prompt.shape[0] !== B) throw bad(`${prompt.shape[0]} per-row prompts for a batch of ${B} rows`);
+  }
+}
