@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, initBackend } from '../src/engine/backend.js';
 import { loadFrozenModel } from '../src/engine/models/load-model.js';
-import { tokenBatch } from '../src/engine/models/token-batch.js';
+import { classificationLoss } from '../src/engine/tasks/classification.js';
 import { tf } from '../src/engine/tf.js';
 import { loadTokenizer } from '../src/engine/tokenizer.js';
-import { labelWordLoss } from '../test/helpers/label-loss.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
 
 const { values: args } = parseArgs({
@@ -32,7 +31,7 @@ const tokenizer = await loadTokenizer(args.model);
 const sequences = sentences.map((s) => tokenizer.encode(s));
 const realTokens = sequences.reduce((sum, s) => sum + PROMPT_ROWS + s.length, 0);
 const padded = BATCH * (PROMPT_ROWS + Math.max(...sequences.map((s) => s.length)));
-const labelIds = [' terrible', ' great'].map((w) => tokenizer.encode(w)[0]!);
+const labelTokens = [' terrible', ' great'].map((w) => tokenizer.encode(w));
 const labels = sentences.map((_, i) => i % 2);
 
 console.log(`model ${args.model}; batch ${BATCH} SST-2 sentences + ${PROMPT_ROWS} prompt rows: ${realTokens} real tokens (${padded} with padding)`);
@@ -46,9 +45,8 @@ for (const name of BACKEND_NAMES) {
     continue;
   }
   const model = await loadFrozenModel(args.model);
-  const batch = tokenBatch(sequences, tokenizer.eosTokenId ?? 0, model.dims.vocabSize);
   const prompt = tf.randomNormal([PROMPT_ROWS, model.dims.hiddenSize], 0, 0.02, 'float32', 7) as tf.Tensor2D;
-  const lossOf = (x: tf.Tensor) => labelWordLoss(model, batch, x as tf.Tensor2D, labelIds, labels).loss;
+  const lossOf = (x: tf.Tensor) => classificationLoss(model, x as tf.Tensor2D, sequences, labels, labelTokens);
   const pass = async () => {
     const start = performance.now();
     const { value, grad } = tf.valueAndGrad(lossOf)(prompt);
@@ -63,6 +61,6 @@ for (const name of BACKEND_NAMES) {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
   console.log(`${name.padEnd(9)} | ${median.toFixed(0).padStart(16)} | ${((realTokens / median) * 1000).toFixed(0).padStart(13)} | ${passes}`);
-  tf.dispose([batch.ids, prompt]);
+  prompt.dispose();
   model.dispose();
 }

@@ -4,9 +4,9 @@ import { after, before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
-import { tokenBatch } from '../../src/engine/models/token-batch.js';
+import { promptedHiddenStates, type PromptedRow } from '../../src/engine/sequences.js';
+import { classificationLoss } from '../../src/engine/tasks/classification.js';
 import { tf } from '../../src/engine/tf.js';
-import { labelWordLoss } from '../helpers/label-loss.js';
 import { MODELS_DIR, gpt2MiniFixture } from '../helpers/shared.js';
 import { maxAbsDiff } from '../helpers/tensors.js';
 
@@ -20,60 +20,53 @@ before(async () => {
 });
 after(() => model.dispose());
 
-/** Hidden states of one sequence's real positions, run as its own batch of one. */
-async function alone(ids: number[], prompt?: tf.Tensor2D): Promise<Float32Array> {
-  const batch = tokenBatch([ids], 0, model.dims.vocabSize);
-  const hidden = model.hiddenStates(batch, prompt);
+/** Hidden states of each row's real positions, flattened per row. */
+async function realHidden(rows: PromptedRow[]): Promise<Float32Array[]> {
+  const { hidden, lengths, T } = promptedHiddenStates(model, rows);
+  const d = model.dims.hiddenSize;
   const data = (await hidden.data()) as Float32Array;
-  tf.dispose([batch.ids, hidden]);
-  return data;
+  hidden.dispose();
+  return lengths.map((length, b) => data.slice(b * T * d, (b * T + length) * d));
 }
 
+const randomPrompt = (n: number, seed: number) => tf.randomNormal([n, model.dims.hiddenSize], 0, 0.1, 'float32', seed) as tf.Tensor2D;
+
 test('right padding does not change a row: batched equals alone', async () => {
-  const prompt = tf.randomNormal([3, model.dims.hiddenSize], 0, 0.1, 'float32', 1) as tf.Tensor2D;
-  const batch = tokenBatch([long, short], 123, model.dims.vocabSize);
-  const hidden = model.hiddenStates(batch, prompt);
-  const T = hidden.shape[1];
-  const d = model.dims.hiddenSize;
-  const rows = (await hidden.data()) as Float32Array;
-  const shortBatched = rows.subarray(T * d, (T + 3 + short.length) * d);
-  assert.ok(maxAbsDiff(shortBatched, await alone(short, prompt)) < 1e-5);
-  tf.dispose([prompt, batch.ids, hidden]);
+  const prompt = randomPrompt(3, 1);
+  const [, shortBatched] = await realHidden([{ prompt, ids: long }, { prompt, ids: short }]);
+  const [shortAlone] = await realHidden([{ prompt, ids: short }]);
+  assert.ok(maxAbsDiff(shortBatched!, shortAlone!) < 1e-5);
+  prompt.dispose();
 });
 
-test('one prompt per row: each row gets its own, as if run alone', async () => {
-  const d = model.dims.hiddenSize;
-  const first = tf.randomNormal([4, d], 0, 0.1, 'float32', 2) as tf.Tensor2D;
-  const second = tf.randomNormal([4, d], 0, 0.1, 'float32', 3) as tf.Tensor2D;
-  const perRow = tf.stack([first, second]) as tf.Tensor3D;
-  const batch = tokenBatch([short, short], 0, model.dims.vocabSize);
-  const hidden = model.hiddenStates(batch, perRow);
-  const rowSize = hidden.shape[1] * d;
-  const rows = (await hidden.data()) as Float32Array;
-  assert.ok(maxAbsDiff(rows.subarray(0, rowSize), await alone(short, first)) < 1e-5);
-  assert.ok(maxAbsDiff(rows.subarray(rowSize), await alone(short, second)) < 1e-5);
-  assert.ok(maxAbsDiff(rows.subarray(0, rowSize), rows.subarray(rowSize)) > 1e-3, 'different prompts must matter');
-  tf.dispose([first, second, perRow, batch.ids, hidden]);
+test('rows with different prompts, of different lengths or none, each get their own as if run alone', async () => {
+  const first = randomPrompt(4, 2);
+  const second = randomPrompt(7, 3);
+  const rows: PromptedRow[] = [{ prompt: first, ids: short }, { prompt: second, ids: short }, { ids: long }];
+  const batched = await realHidden(rows);
+  for (const [b, row] of rows.entries()) {
+    const [alone] = await realHidden([row]);
+    assert.ok(maxAbsDiff(batched[b]!, alone!) < 1e-5, `row ${b}`);
+  }
+  assert.equal(batched[1]!.length - batched[0]!.length, 3 * model.dims.hiddenSize);
+  tf.dispose([first, second]);
 });
 
 test('bad inputs are refused with the reason', () => {
   const d = model.dims.hiddenSize;
-  const batch = tokenBatch([short], 0, model.dims.vocabSize);
   const tooMany = tf.zeros([model.dims.maxPositions - short.length + 1, d]) as tf.Tensor2D;
-  assert.throws(() => model.hiddenStates(batch, tooMany), /prompt rows \+ tokens = 129 exceed the model's 128 positions/);
+  assert.throws(() => promptedHiddenStates(model, [{ prompt: tooMany, ids: short }]), /prompt rows \+ tokens = 129 exceed the model's 128 positions/);
   const narrow = tf.zeros([2, d - 1]) as tf.Tensor2D;
-  assert.throws(() => model.hiddenStates(batch, narrow), /prompt rows have width 255, the model's is 256/);
-  const perRow = tf.zeros([2, 2, d]) as tf.Tensor3D;
-  assert.throws(() => model.hiddenStates(batch, perRow), /2 per-row prompts for a batch of 1 rows/);
-  assert.throws(() => tokenBatch([[1, 8192]], 0, 8192), /token id 8192 \(row 0, position 1\) is outside the vocabulary of 8192/);
-  assert.throws(() => tokenBatch([[]], 0, 8192), /at least one token/);
-  tf.dispose([batch.ids, tooMany, narrow, perRow]);
+  assert.throws(() => promptedHiddenStates(model, [{ prompt: narrow, ids: short }]), /prompt rows have width 255, the model's is 256/);
+  assert.throws(() => promptedHiddenStates(model, [{ ids: [1, 8192] }]), /token id 8192 \(row 0, position 1\) is outside the vocabulary of 8192/);
+  assert.throws(() => promptedHiddenStates(model, [{ ids: [] }]), /row 0 has no tokens/);
+  assert.throws(() => model.transform(tf.zeros([1, 3, d]) as tf.Tensor3D, [4]), /every length must be an integer in 1 … 3/);
+  tf.dispose([tooMany, narrow]);
 });
 
 test('repeated forward and backward passes leave no tensor behind', async () => {
-  const prompt = tf.randomNormal([5, model.dims.hiddenSize], 0, 0.1, 'float32', 4) as tf.Tensor2D;
-  const batch = tokenBatch([long, short], fixture.pad_id, model.dims.vocabSize);
-  const lossOf = (x: tf.Tensor) => labelWordLoss(model, batch, x as tf.Tensor2D, fixture.label_ids, fixture.labels).loss;
+  const prompt = randomPrompt(5, 4);
+  const lossOf = (x: tf.Tensor) => classificationLoss(model, x as tf.Tensor2D, [long, short], fixture.labels, fixture.label_ids.map((id) => [id]));
   const step = async () => {
     const { value, grad } = tf.valueAndGrad(lossOf)(prompt);
     const loss = (await value.data())[0]!;
@@ -87,5 +80,5 @@ test('repeated forward and backward passes leave no tensor behind', async () => 
     counts.push(tf.memory().numTensors);
   }
   assert.deepEqual(counts, [baseline, baseline, baseline]);
-  tf.dispose([prompt, batch.ids]);
+  prompt.dispose();
 });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { tf } from '../../src/engine/tf.js';
 
 /** Largest |a − b| over two equally long arrays. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -13,9 +12,4 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function maxRelDiff(actual: ArrayLike<number>, reference: ArrayLike<number>): number {
   const scale = Math.max(...Array.from(reference, Math.abs));
   return maxAbsDiff(actual, reference) / scale;
-}
-
-/** Rows `indices` of x [N, d] as a matMul with a one-hot matrix, so wasm can take its gradient. */
-export function selectRows(x: tf.Tensor2D, indices: readonly number[]): tf.Tensor2D {
-  return tf.tidy(() => tf.matMul(tf.cast(tf.oneHot(indices, x.shape[0]), 'float32'), x));
 }

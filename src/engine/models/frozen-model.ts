@@ -18,16 +18,22 @@ export interface TokenBatch {
 }
 
 /**
- * A language model whose weights never train. Sequences are `[prompt: n rows][tokens]` at
- * positions 0 … n+L−1; the prompt is n×d (shared by every row) or B×n×d (one per row).
+ * A decoder-only language model whose weights never train. It runs on input embeddings, so a
+ * soft prompt can stand in front of the token embeddings: `[prompt rows][tokens]` at positions
+ * 0 … T−1, right-padded.
  */
 export interface FrozenModel {
   readonly modelType: string;
   readonly dims: ModelDimensions;
   /** The token-embedding matrix [V, d]. */
   readonly tokenEmbeddings: tf.Tensor2D;
-  /** Final hidden states [B, n+L, d] of the prompted batch. */
-  hiddenStates(batch: TokenBatch, prompt?: tf.Tensor2D | tf.Tensor3D): tf.Tensor3D;
+  /** Token embeddings [B, L, d] of ids [B, L]. */
+  embed(ids: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * Final hidden states [B, T, d] of input embeddings [B, T, d]; `lengths[b]` real positions of
+   * row b are attended to, the rest is padding.
+   */
+  transform(inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
   /** Vocabulary logits [N, V] of hidden states [N, d]. */
   logits(hidden: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;

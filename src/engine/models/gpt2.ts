@@ -3,36 +3,29 @@
  * takes a soft prompt in front of the token embeddings. Shapes: B batch, T = n + L sequence,
  * d width, H heads, hs = d / H head size, V vocabulary.
  */
+import { gelu } from '../activations.js';
 import { EngineError } from '../engine-error.js';
 import { tf } from '../tf.js';
 import { FrozenLinear } from './frozen-linear.js';
-import type { FrozenModel, ModelDimensions, TokenBatch } from './frozen-model.js';
+import type { FrozenModel, ModelDimensions } from './frozen-model.js';
 import type { Gpt2Config } from './gpt2-config.js';
 import type { Gpt2Weights, LayerNormWeights, LinearWeights } from './gpt2-weights.js';
 
 /** Added to the attention scores of keys a query may not see; exp() of it is exactly 0. */
 const MASKED = -1e9;
-const GELU_SCALE = Math.sqrt(2 / Math.PI);
 
 function layerNorm(x: tf.Tensor2D, { gamma, beta }: LayerNormWeights, epsilon: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon))), gamma), beta);
 }
 
-/** HF's `gelu_new`: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
-function geluNew(x: tf.Tensor2D): tf.Tensor2D {
-  const cubic = tf.mul(tf.mul(tf.mul(x, x), x), 0.044715);
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(x, cubic), GELU_SCALE))));
-}
-
 /**
  * Additive attention mask (B, 1, T, T): query i sees key j when j ≤ i (causal) and j is a real
- * position, i.e. j < n + length of the row (right padding is hidden).
+ * position, j < lengths[b] (right padding is hidden).
  */
-function attentionMask(lengths: readonly number[], promptRows: number, T: number): tf.Tensor4D {
+function attentionMask(lengths: readonly number[], T: number): tf.Tensor4D {
   const mask = new Float32Array(lengths.length * T * T);
-  lengths.forEach((length, b) => {
-    const real = promptRows + length;
+  lengths.forEach((real, b) => {
     for (let i = 0; i < T; i++) {
       for (let j = 0; j < T; j++) {
         if (j > i || j >= real) mask[(b * T + i) * T + j] = MASKED;
@@ -66,7 +59,7 @@ class Gpt2Block {
   apply(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D): tf.Tensor2D {
     const eps = this.config.layerNormEpsilon;
     const attended = tf.add<tf.Tensor2D>(x, this.attention(layerNorm(x, this.ln1, eps), B, T, mask));
-    const hidden = geluNew(this.fc.apply(layerNorm(attended, this.ln2, eps)));
+    const hidden = gelu(this.fc.apply(layerNorm(attended, this.ln2, eps)));
     return tf.add(attended, this.fcProj.apply(hidden));
   }
 
@@ -127,21 +120,17 @@ export class Gpt2Model implements FrozenModel {
     return this.weights.wte;
   }
 
-  hiddenStates(batch: TokenBatch, prompt?: tf.Tensor2D | tf.Tensor3D): tf.Tensor3D {
-    const [B, L] = batch.ids.shape;
-    const d = this.config.hiddenSize;
-    const n = prompt ? prompt.shape[prompt.rank - 2]! : 0;
-    const T = n + L;
-    this.checkInput(batch, prompt, T);
+  embed(ids: tf.Tensor2D): tf.Tensor3D {
+    return tf.gather<tf.Tensor>(this.weights.wte, ids) as tf.Tensor3D;
+  }
+
+  transform(inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
+    const [B, T, d] = inputs.shape;
+    this.checkInput(inputs, lengths);
     return tf.tidy(() => {
-      const tokens = tf.gather<tf.Tensor>(this.weights.wte, batch.ids) as tf.Tensor3D; // (B, L, d)
-      const parts: tf.Tensor3D[] = [tokens];
-      if (prompt) {
-        parts.unshift(prompt.rank === 2 ? (tf.broadcastTo(tf.expandDims(prompt, 0), [B, n, d]) as tf.Tensor3D) : (prompt as tf.Tensor3D));
-      }
       const positions = tf.slice(this.weights.wpe, [0, 0], [T, d]); // (T, d)
-      let x = tf.reshape(tf.add(tf.concat(parts, 1), positions), [B * T, d]) as tf.Tensor2D; // (B·T, d)
-      const mask = attentionMask(batch.lengths, n, T);
+      let x = tf.reshape(tf.add(inputs, positions), [B * T, d]) as tf.Tensor2D; // (B·T, d)
+      const mask = attentionMask(lengths, T);
       for (const block of this.blocks) x = block.apply(x, B, T, mask);
       return tf.reshape(layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon), [B, T, d]) as tf.Tensor3D;
     });
@@ -155,19 +144,16 @@ export class Gpt2Model implements FrozenModel {
     tf.dispose(this.owned);
   }
 
-  private checkInput(batch: TokenBatch, prompt: tf.Tensor2D | tf.Tensor3D | undefined, T: number): void {
-    const [B, L] = batch.ids.shape;
+  private checkInput(inputs: tf.Tensor3D, lengths: readonly number[]): void {
+    const [B, T, width] = inputs.shape;
     const bad = (message: string) => new EngineError('BAD_ARGUMENT', message);
-    if (batch.lengths.length !== B) throw bad(`${batch.lengths.length} lengths for a batch of ${B} rows`);
-    if (batch.lengths.some((length) => !Number.isInteger(length) || length < 1 || length > L)) {
-      throw bad(`every length must be an integer in 1 … ${L}, got [${batch.lengths.join(', ')}]`);
+    if (width !== this.config.hiddenSize) throw bad(`input rows have width ${width}, the model's is ${this.config.hiddenSize}`);
+    if (lengths.length !== B) throw bad(`${lengths.length} lengths for a batch of ${B} rows`);
+    if (lengths.some((length) => !Number.isInteger(length) || length < 1 || length > T)) {
+      throw bad(`every length must be an integer in 1 … ${T}, got [${lengths.join(', ')}]`);
     }
     if (T > this.config.maxPositions) {
       throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${this.config.maxPositions} positions`);
     }
-    if (!prompt) return;
-    const width = prompt.shape[prompt.rank - 1];
-    if (width !== this.config.hiddenSize) throw bad(`prompt rows have width ${width}, the model's is ${this.config.hiddenSize}`);
-    if (prompt.rank === 3 && prompt.shape[0] !== B) throw bad(`${prompt.shape[0]} per-row prompts for a batch of ${B} rows`);
   }
 }

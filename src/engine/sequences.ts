@@ -1,0 +1,67 @@
+/**
+ * Builds the model input of a prompted batch: row b is `[prompt_b: n_b rows][tokens_b]`, right-
+ * padded with zeros. Rows may carry different prompts, of different lengths, or none.
+ */
+import { EngineError } from './engine-error.js';
+import type { FrozenModel } from './models/frozen-model.js';
+import { tf } from './tf.js';
+
+export interface PromptedRow {
+  /** n×d soft prompt in front of the tokens; absent for none. */
+  readonly prompt?: tf.Tensor2D;
+  readonly ids: readonly number[];
+}
+
+/** Where each row's parts lie: n_b prompt rows, then tokens, to n_b + L_b real positions. */
+export interface SequenceLayout {
+  readonly promptRows: readonly number[];
+  readonly lengths: readonly number[];
+  /** Padded length of the batch. */
+  readonly T: number;
+}
+
+function checkIds(rows: readonly PromptedRow[], vocabSize: number): void {
+  rows.forEach(({ ids }, b) => {
+    if (ids.length === 0) throw new EngineError('BAD_ARGUMENT', `row ${b} has no tokens`);
+    const bad = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad >= 0) throw new EngineError('BAD_ARGUMENT', `token id ${ids[bad]} (row ${b}, position ${bad}) is outside the vocabulary of ${vocabSize}`);
+  });
+}
+
+export function sequenceLayout(model: FrozenModel, rows: readonly PromptedRow[]): SequenceLayout {
+  if (rows.length === 0) throw new EngineError('BAD_ARGUMENT', 'a batch needs at least one row');
+  const { vocabSize, hiddenSize: d, maxPositions } = model.dims;
+  checkIds(rows, vocabSize);
+  const badWidth = rows.find(({ prompt }) => prompt && prompt.shape[1] !== d);
+  if (badWidth) throw new EngineError('BAD_ARGUMENT', `prompt rows have width ${badWidth.prompt!.shape[1]}, the model's is ${d}`);
+  const promptRows = rows.map(({ prompt }) => prompt?.shape[0] ?? 0);
+  const lengths = rows.map(({ ids }, b) => promptRows[b]! + ids.length);
+  const T = Math.max(...lengths);
+  if (T > maxPositions) throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${maxPositions} positions`);
+  return { promptRows, lengths, T };
+}
+
+/** Input embeddings [B, T, d] laid out as `layout` says, padding zero. */
+export function embedSequences(model: FrozenModel, rows: readonly PromptedRow[], { lengths, T }: SequenceLayout): tf.Tensor3D {
+  const d = model.dims.hiddenSize;
+  return tf.tidy(() => {
+    const allIds = rows.flatMap(({ ids }) => ids);
+    const tokens = tf.reshape(model.embed(tf.tensor2d(allIds, [1, allIds.length], 'int32')), [allIds.length, d]) as tf.Tensor2D;
+    let offset = 0;
+    const sequences = rows.map(({ prompt, ids }, b) => {
+      const parts: tf.Tensor2D[] = [tf.slice(tokens, [offset, 0], [ids.length, d])];
+      offset += ids.length;
+      if (prompt) parts.unshift(prompt);
+      if (lengths[b]! < T) parts.push(tf.zeros([T - lengths[b]!, d]));
+      return tf.concat(parts, 0);
+    });
+    return tf.stack(sequences) as tf.Tensor3D;
+  });
+}
+
+/** Final hidden states [B, T, d] of a prompted batch, with its layout. */
+export function promptedHiddenStates(model: FrozenModel, rows: readonly PromptedRow[]): SequenceLayout & { hidden: tf.Tensor3D } {
+  const layout = sequenceLayout(model, rows);
+  const hidden = tf.tidy(() => model.transform(embedSequences(model, rows, layout), layout.lengths));
+  return { ...layout, hidden };
+}

@@ -1,0 +1,79 @@
+/** What the trainer needs of a task: a differentiable batch loss and an evaluation. */
+import type { FrozenModel } from '../models/frozen-model.js';
+import { tf } from '../tf.js';
+import { classificationMetrics } from '../training/metrics.js';
+import { classificationLoss, labelScores } from './classification.js';
+import type { EncodedExample, TaskEncoder } from './task-encoder.js';
+import { targetLoss } from './text-to-text.js';
+
+export interface EvaluationMetrics {
+  readonly loss: number;
+  readonly accuracy?: number;
+  /** Reported for three or more classes. */
+  readonly macroF1?: number;
+}
+
+export interface TrainingObjective {
+  /** Mean loss of a batch under prompt X, differentiable with respect to X. */
+  loss(prompt: tf.Tensor2D, batch: readonly EncodedExample[]): tf.Scalar;
+  /** Token positions a batch runs through the model, prompt rows included. */
+  tokens(batch: readonly EncodedExample[], promptRows: number): number;
+  evaluate(prompt: tf.Tensor2D, examples: readonly EncodedExample[], batchSize: number): Promise<EvaluationMetrics>;
+  /** Orders evaluations: higher is better (accuracy for classification, −loss otherwise). */
+  score(metrics: EvaluationMetrics): number;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+function classificationObjective(encoder: TaskEncoder, model: FrozenModel): TrainingObjective {
+  const { labelTokens } = encoder;
+  const extraTokens = labelTokens.every((w) => w.length === 1) ? 0 : labelTokens.reduce((sum, w) => sum + w.length - 1, 0);
+  return {
+    loss: (prompt, batch) => classificationLoss(model, prompt, batch.map((e) => e.input), batch.map((e) => e.label!), labelTokens),
+    tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + extraTokens, 0),
+    async evaluate(prompt, examples, batchSize) {
+      const predicted: number[] = [];
+      let lossSum = 0;
+      for (const batch of chunks(examples, batchSize)) {
+        const scores = labelScores(model, batch.map((e) => ({ prompt, input: e.input })), labelTokens);
+        const [choice, loss] = tf.tidy(() => [
+          tf.argMax(scores, 1),
+          tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(batch.map((e) => e.label!), labelTokens.length), scores, undefined, undefined, tf.Reduction.NONE)),
+        ]);
+        predicted.push(...(await choice!.data()));
+        lossSum += (await loss!.data())[0]!;
+        tf.dispose([scores, choice!, loss!]);
+      }
+      const { accuracy, macroF1 } = classificationMetrics(predicted, examples.map((e) => e.label!), labelTokens.length);
+      return { loss: lossSum / examples.length, accuracy, ...(labelTokens.length >= 3 ? { macroF1 } : {}) };
+    },
+    score: (metrics) => metrics.accuracy!,
+  };
+}
+
+function textToTextObjective(model: FrozenModel): TrainingObjective {
+  const pairs = (batch: readonly EncodedExample[]) => batch.map((e) => ({ input: e.input, target: e.target! }));
+  return {
+    loss: (prompt, batch) => targetLoss(model, prompt, pairs(batch)),
+    tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + e.target!.length - 1, 0),
+    async evaluate(prompt, examples, batchSize) {
+      let weighted = 0;
+      let tokens = 0;
+      for (const batch of chunks(examples, batchSize)) {
+        const loss = targetLoss(model, prompt, pairs(batch));
+        const count = batch.reduce((sum, e) => sum + e.target!.length, 0);
+        weighted += (await loss.data())[0]! * count;
+        tokens += count;
+        loss.dispose();
+      }
+      return { loss: weighted / tokens };
+    },
+    score: (metrics) => -metrics.loss,
+  };
+}
+
+export function objectiveFor(encoder: TaskEncoder, model: FrozenModel): TrainingObjective {
+  return encoder.spec.kind === 'classification' ? classificationObjective(encoder, model) : textToTextObjective(model);
+}

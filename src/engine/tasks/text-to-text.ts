@@ -1,0 +1,52 @@
+/** Text-to-text: the loss covers the target tokens only; generation is greedy. */
+import type { FrozenModel } from '../models/frozen-model.js';
+import { promptedHiddenStates } from '../sequences.js';
+import { tf } from '../tf.js';
+import { tokenLogProbs, type ScoredToken } from '../token-scores.js';
+import type { PromptedInput } from './classification.js';
+
+/** Mean negative log-likelihood per target token, for one prompt shared by the batch. */
+export function targetLoss(
+  model: FrozenModel,
+  prompt: tf.Tensor2D,
+  examples: ReadonlyArray<{ input: readonly number[]; target: readonly number[] }>,
+): tf.Scalar {
+  const rows = examples.map(({ input, target }) => ({ prompt, ids: [...input, ...target.slice(0, -1)] }));
+  return tf.tidy(() => {
+    const { hidden, promptRows } = promptedHiddenStates(model, rows);
+    const targets: ScoredToken[] = examples.flatMap(({ input, target }, row) =>
+      target.map((token, j) => ({ row, position: promptRows[row]! + input.length - 1 + j, token })),
+    );
+    return tf.neg(tf.mean(tokenLogProbs(model, hidden, targets))) as tf.Scalar;
+  });
+}
+
+/** Greedy continuations of each input, each stopping at `eosTokenId` or after `maxNewTokens`. */
+export async function generateGreedy(
+  model: FrozenModel,
+  items: readonly PromptedInput[],
+  options: { maxNewTokens: number; eosTokenId: number | undefined },
+): Promise<number[][]> {
+  const generated: number[][] = items.map(() => []);
+  const done = items.map(() => false);
+  const room = (b: number) => model.dims.maxPositions - (items[b]!.prompt?.shape[0] ?? 0) - items[b]!.input.length;
+  for (let step = 0; step < options.maxNewTokens && done.includes(false); step++) {
+    const active = items.flatMap((item, b) => (done[b] || generated[b]!.length >= room(b) ? [] : [{ b, item }]));
+    if (active.length === 0) break;
+    const rows = active.map(({ b, item }) => ({ prompt: item.prompt, ids: [...item.input, ...generated[b]!] }));
+    const next = tf.tidy(() => {
+      const { hidden, lengths } = promptedHiddenStates(model, rows);
+      const [B, T, d] = hidden.shape;
+      const last = tf.gather(tf.reshape(hidden, [B * T, d]), lengths.map((length, row) => row * T + length - 1));
+      return tf.argMax(model.logits(last as tf.Tensor2D), 1);
+    });
+    const tokens = await next.data();
+    next.dispose();
+    active.forEach(({ b }, i) => {
+      const token = tokens[i]!;
+      if (token === options.eosTokenId) done[b] = true;
+      else generated[b]!.push(token);
+    });
+  }
+  return generated;
+}

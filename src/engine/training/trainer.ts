@@ -1,0 +1,177 @@
+/**
+ * Trains a soft prompt against a frozen model: AdamW on the prompt's parameters only, warm-up and
+ * decay, gradient clipping, length-bucketed batches, periodic evaluation with keep-best and early
+ * stopping, checkpoints that resume identically, cancellation between steps.
+ */
+import { EngineError } from '../engine-error.js';
+import type { SoftPrompt } from '../prompts/soft-prompt.js';
+import type { HostTensor } from '../safetensors.js';
+import type { EncodedExample } from '../tasks/task-encoder.js';
+import type { EvaluationMetrics, TrainingObjective } from '../tasks/objective.js';
+import { tf } from '../tf.js';
+import { AdamW } from './adamw.js';
+import { epochBatches } from './batches.js';
+import type { TrainingCheckpoint } from './checkpoint.js';
+import { learningRateAt } from './lr-schedule.js';
+import { resolveTrainOptions, type TrainOptions } from './train-options.js';
+
+export interface TrainingProgress {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly learningRate: number;
+  /** Before clipping. */
+  readonly gradNorm: number;
+  readonly tokensPerSecond: number;
+  readonly etaSeconds: number;
+}
+
+export interface TrainCallbacks {
+  onStepEnd?(progress: TrainingProgress): void | Promise<void>;
+  onEvaluation?(evaluation: { step: number; metrics: EvaluationMetrics; isBest: boolean }): void | Promise<void>;
+  onCheckpoint?(checkpoint: TrainingCheckpoint): void | Promise<void>;
+}
+
+export interface TrainRun {
+  readonly prompt: SoftPrompt;
+  readonly objective: TrainingObjective;
+  readonly train: readonly EncodedExample[];
+  readonly validation?: readonly EncodedExample[];
+  readonly options?: TrainOptions;
+  readonly callbacks?: TrainCallbacks;
+  /** Checked before every step; an aborted run throws EngineError CANCELLED. */
+  readonly signal?: AbortSignal;
+  readonly resumeFrom?: TrainingCheckpoint;
+}
+
+export interface TrainResult {
+  readonly steps: number;
+  readonly stoppedBy: 'completed' | 'early-stopping';
+  readonly best: { readonly step: number; readonly metrics: EvaluationMetrics } | null;
+  /** The last evaluation's metrics, if there is a validation set. */
+  readonly finalMetrics: EvaluationMetrics | null;
+  readonly wallSeconds: number;
+}
+
+type Best = TrainingCheckpoint['best'];
+
+const toRecord = (values: Map<string, HostTensor>) => Object.fromEntries(values);
+
+export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
+  const { prompt, objective, train, validation = [], callbacks = {}, signal } = run;
+  const options = resolveTrainOptions(run.options ?? {});
+  if (train.length === 0) throw new EngineError('DATASET_INVALID', 'the training set has no examples');
+  const batchesPerEpoch = Math.ceil(train.length / options.batchSize);
+  const epochLimit = run.options?.epochs ?? (options.maxSteps ? Infinity : 1);
+  const totalSteps = Math.min(options.maxSteps ?? Infinity, epochLimit * batchesPerEpoch);
+  const warmupSteps = Math.round(options.warmupRatio * totalSteps);
+  const lengths = train.map((e) => e.input.length);
+  const planFor = (epoch: number) => epochBatches(lengths, options.batchSize, options.seed, epoch, options.bucketByLength);
+
+  const optimizer = new AdamW(prompt.variables, { weightDecay: options.weightDecay });
+  let { step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale } = run.resumeFrom ?? {
+    step: 0, epoch: 0, batchInEpoch: 0, best: null as Best, evaluationsWithoutImprovement: 0,
+  };
+  if (run.resumeFrom) {
+    prompt.assign(new Map(Object.entries(run.resumeFrom.params)));
+    optimizer.restore(run.resumeFrom.optimizer);
+  }
+
+  const started = performance.now();
+  const stepsAtStart = step;
+  let plan = planFor(epoch);
+  let finalMetrics: EvaluationMetrics | null = null;
+  let evaluatedAt = -1;
+  let stoppedBy: TrainResult['stoppedBy'] = 'completed';
+
+  const evaluate = async () => {
+    const X = prompt.materialize();
+    try {
+      finalMetrics = await objective.evaluate(X, validation, options.evalBatchSize);
+    } finally {
+      X.dispose();
+    }
+    evaluatedAt = step;
+    const isBest = !best || objective.score(finalMetrics) > objective.score(best.metrics);
+    if (isBest) best = { step, metrics: finalMetrics, params: toRecord(prompt.parameterValues()) };
+    stale = isBest ? 0 : stale + 1;
+    await callbacks.onEvaluation?.({ step, metrics: finalMetrics, isBest });
+  };
+
+  try {
+    while (step < totalSteps) {
+      if (signal?.aborted) throw new EngineError('CANCELLED', `training cancelled after ${step} steps`);
+      if (batchInEpoch >= plan.length) {
+        epoch += 1;
+        batchInEpoch = 0;
+        plan = planFor(epoch);
+      }
+      const batch = plan[batchInEpoch]!.map((i) => train[i]!);
+      const stepStart = performance.now();
+      const learningRate = learningRateAt(step, options.learningRate, warmupSteps, totalSteps, options.schedule);
+      const { loss, gradNorm } = await trainingStep(prompt, objective, optimizer, batch, learningRate, options.clipNorm, step);
+      step += 1;
+      batchInEpoch += 1;
+      const seconds = (performance.now() - stepStart) / 1000;
+      const perStep = (performance.now() - started) / 1000 / (step - stepsAtStart);
+      await callbacks.onStepEnd?.({
+        step, totalSteps, epoch, loss, learningRate, gradNorm,
+        tokensPerSecond: objective.tokens(batch, prompt.spec.n) / seconds,
+        etaSeconds: perStep * (totalSteps - step),
+      });
+      if (validation.length && options.evalEvery && step % options.evalEvery === 0) {
+        await evaluate();
+        if (options.earlyStoppingPatience && stale >= options.earlyStoppingPatience) {
+          stoppedBy = 'early-stopping';
+          break;
+        }
+      }
+      if (options.checkpointEvery && step % options.checkpointEvery === 0) {
+        await callbacks.onCheckpoint?.({
+          step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale,
+          params: toRecord(prompt.parameterValues()),
+          optimizer: optimizer.state(),
+        });
+      }
+    }
+    if (validation.length && evaluatedAt !== step) await evaluate();
+    const kept = best as Best;
+    if (options.keepBest && kept) prompt.assign(new Map(Object.entries(kept.params)));
+    return {
+      steps: step,
+      stoppedBy,
+      best: kept && { step: kept.step, metrics: kept.metrics },
+      finalMetrics,
+      wallSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** One update: loss and gradients, the NaN/Inf check, clipping, AdamW. */
+async function trainingStep(
+  prompt: SoftPrompt,
+  objective: TrainingObjective,
+  optimizer: AdamW,
+  batch: readonly EncodedExample[],
+  learningRate: number,
+  clipNorm: number,
+  step: number,
+): Promise<{ loss: number; gradNorm: number }> {
+  const variables = prompt.variables.map(({ variable }) => variable);
+  const { value, grads } = tf.variableGrads(() => objective.loss(prompt.materialize(), batch), variables);
+  const gradients = variables.map((v) => grads[v.name]!);
+  const norm = tf.tidy(() => tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g))))));
+  try {
+    const [loss, gradNorm] = [(await value.data())[0]!, (await norm.data())[0]!];
+    if (!Number.isFinite(loss)) throw new EngineError('TRAINING_DIVERGED', `the loss became ${loss} at step ${step + 1}`);
+    if (!Number.isFinite(gradNorm)) throw new EngineError('TRAINING_DIVERGED', `the gradient norm became ${gradNorm} at step ${step + 1}`);
+    const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
+    tf.tidy(() => optimizer.apply(scale === 1 ? gradients : gradients.map((g) => tf.mul(g, scale)), learningRate));
+    return { loss, gradNorm };
+  } finally {
+    tf.dispose([value, norm, ...gradients]);
+  }
+}
