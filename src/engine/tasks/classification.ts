@@ -7,37 +7,41 @@ import { promptedHiddenStates, type PromptedRow } from '../sequences.js';
 import { tf } from '../tf.js';
 import { tokenLogProbs, type ScoredToken } from '../token-scores.js';
 
-/** An input to classify, with its own prompt (rows of one batch may differ). */
-export interface PromptedInput {
+/** An input to score against its own label words, under its own prompt. */
+export interface LabelledInput {
   readonly prompt?: tf.Tensor2D;
   readonly input: readonly number[];
+  /** Token ids of each label's word. */
+  readonly labelTokens: readonly (readonly number[])[];
 }
 
-/** Label scores [B, K]. */
-export function labelScores(model: FrozenModel, items: readonly PromptedInput[], labelTokens: readonly (readonly number[])[]): tf.Tensor2D {
-  const K = labelTokens.length;
-  // Single-token words are all read at the input's last position: one sequence per input.
-  // Longer words need the word's own prefix in front of each of its tokens: one per label.
-  const singleToken = labelTokens.every((word) => word.length === 1);
-  const rows: PromptedRow[] = singleToken
-    ? items.map(({ prompt, input }) => ({ prompt, ids: input }))
-    : items.flatMap(({ prompt, input }) => labelTokens.map((word) => ({ prompt, ids: [...input, ...word.slice(0, -1)] })));
+/** Scores of every (input, label) pair, input by input: [Σ_b K_b]. Inputs may differ in prompt and labels. */
+export function flatLabelScores(model: FrozenModel, items: readonly LabelledInput[]): tf.Tensor1D {
+  const rows: PromptedRow[] = [];
+  const targets: Array<Omit<ScoredToken, 'position'> & { offset: number }> = [];
+  const pairOf: number[] = []; // the (input, label) pair each target's log-probability adds to
+  let pairs = 0;
+  for (const { prompt, input, labelTokens } of items) {
+    // Single-token words are all read at the input's last position: one sequence per input.
+    // Longer words need the word's own prefix before each of its tokens: one sequence per label.
+    const singleToken = labelTokens.every((word) => word.length === 1);
+    const firstRow = rows.length;
+    if (singleToken) rows.push({ prompt, ids: input });
+    labelTokens.forEach((word, k) => {
+      if (!singleToken) rows.push({ prompt, ids: [...input, ...word.slice(0, -1)] });
+      word.forEach((token, j) => {
+        targets.push({ row: singleToken ? firstRow : firstRow + k, offset: input.length - 1 + j, token });
+        pairOf.push(pairs);
+      });
+      pairs += 1;
+    });
+  }
   return tf.tidy(() => {
     const { hidden, promptRows } = promptedHiddenStates(model, rows);
-    const targets: ScoredToken[] = [];
-    const owners: number[] = []; // which (example, label) score each target adds to
-    items.forEach(({ input }, b) => {
-      labelTokens.forEach((word, k) => {
-        const row = singleToken ? b : b * K + k;
-        word.forEach((token, j) => {
-          targets.push({ row, position: promptRows[row]! + input.length - 1 + j, token });
-          owners.push(b * K + k);
-        });
-      });
-    });
-    const logProbs = tokenLogProbs(model, hidden, targets); // (M)
-    const sums = tf.matMul(tf.cast(tf.oneHot(owners, items.length * K), 'float32'), tf.expandDims(logProbs, 1), true); // (B·K, 1)
-    return tf.reshape(sums, [items.length, K]) as tf.Tensor2D;
+    const scored = targets.map(({ row, offset, token }) => ({ row, token, position: promptRows[row]! + offset }));
+    const logProbs = tokenLogProbs(model, hidden, scored); // (M)
+    const sums = tf.matMul(tf.cast(tf.oneHot(pairOf, pairs), 'float32'), tf.expandDims(logProbs, 1), true); // (pairs, 1)
+    return tf.reshape(sums, [pairs]) as tf.Tensor1D;
   });
 }
 
@@ -50,7 +54,7 @@ export function classificationLoss(
   labelTokens: readonly (readonly number[])[],
 ): tf.Scalar {
   return tf.tidy(() => {
-    const scores = labelScores(model, inputs.map((input) => ({ prompt, input })), labelTokens);
+    const scores = tf.reshape(flatLabelScores(model, inputs.map((input) => ({ prompt, input, labelTokens }))), [inputs.length, labelTokens.length]);
     return tf.losses.softmaxCrossEntropy(tf.oneHot(labels as number[], labelTokens.length), scores) as tf.Scalar;
   });
 }

@@ -2,7 +2,7 @@
 import type { FrozenModel } from '../models/frozen-model.js';
 import { tf } from '../tf.js';
 import { classificationMetrics } from '../training/metrics.js';
-import { classificationLoss, labelScores } from './classification.js';
+import { classificationLoss, flatLabelScores } from './classification.js';
 import type { EncodedExample, TaskEncoder } from './task-encoder.js';
 import { targetLoss } from './text-to-text.js';
 
@@ -37,7 +37,9 @@ function classificationObjective(encoder: TaskEncoder, model: FrozenModel): Trai
       const predicted: number[] = [];
       let lossSum = 0;
       for (const batch of chunks(examples, batchSize)) {
-        const scores = labelScores(model, batch.map((e) => ({ prompt, input: e.input })), labelTokens);
+        const scores = tf.tidy(() =>
+          tf.reshape(flatLabelScores(model, batch.map((e) => ({ prompt, input: e.input, labelTokens }))), [batch.length, labelTokens.length]),
+        );
         const [choice, loss] = tf.tidy(() => [
           tf.argMax(scores, 1),
           tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(batch.map((e) => e.label!), labelTokens.length), scores, undefined, undefined, tf.Reduction.NONE)),

@@ -3,7 +3,6 @@ import type { FrozenModel } from '../models/frozen-model.js';
 import { promptedHiddenStates } from '../sequences.js';
 import { tf } from '../tf.js';
 import { tokenLogProbs, type ScoredToken } from '../token-scores.js';
-import type { PromptedInput } from './classification.js';
 
 /** Mean negative log-likelihood per target token, for one prompt shared by the batch. */
 export function targetLoss(
@@ -24,7 +23,7 @@ export function targetLoss(
 /** Greedy continuations of each input, each stopping at `eosTokenId` or after `maxNewTokens`. */
 export async function generateGreedy(
   model: FrozenModel,
-  items: readonly PromptedInput[],
+  items: ReadonlyArray<{ prompt?: tf.Tensor2D; input: readonly number[] }>,
   options: { maxNewTokens: number; eosTokenId: number | undefined },
 ): Promise<number[][]> {
   const generated: number[][] = items.map(() => []);

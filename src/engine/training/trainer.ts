@@ -169,7 +169,9 @@ async function trainingStep(
     if (!Number.isFinite(loss)) throw new EngineError('TRAINING_DIVERGED', `the loss became ${loss} at step ${step + 1}`);
     if (!Number.isFinite(gradNorm)) throw new EngineError('TRAINING_DIVERGED', `the gradient norm became ${gradNorm} at step ${step + 1}`);
     const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
-    tf.tidy(() => optimizer.apply(scale === 1 ? gradients : gradients.map((g) => tf.mul(g, scale)), learningRate));
+    const clipped = scale === 1 ? gradients : gradients.map((g) => tf.mul(g, scale));
+    optimizer.apply(clipped, learningRate);
+    if (clipped !== gradients) tf.dispose(clipped);
     return { loss, gradNorm };
   } finally {
     tf.dispose([value, norm, ...gradients]);

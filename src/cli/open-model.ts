@@ -1,0 +1,21 @@
+import { basename, resolve } from 'node:path';
+import { initBackend, parseBackendPreference, type BackendInfo } from '../engine/backend.js';
+import type { FrozenModel } from '../engine/models/frozen-model.js';
+import { loadFrozenModel } from '../engine/models/load-model.js';
+import { loadTokenizer, type TextTokenizer } from '../engine/tokenizer.js';
+import { required, type Values } from './cli-options.js';
+
+export interface OpenModel {
+  readonly id: string;
+  readonly model: FrozenModel;
+  readonly tokenizer: TextTokenizer;
+  readonly backend: BackendInfo;
+}
+
+/** Starts the backend of `--backend` and loads `--model`. */
+export async function openModel(values: Values): Promise<OpenModel> {
+  const dir = resolve(required(values, 'model'));
+  const backend = await initBackend(parseBackendPreference(values.backend as string | undefined));
+  const [model, tokenizer] = await Promise.all([loadFrozenModel(dir), loadTokenizer(dir)]);
+  return { id: basename(dir), model, tokenizer, backend };
+}

@@ -1,0 +1,74 @@
+/**
+ * A trained prompt on disk: safetensors with the parameters (X for pt; U, V for lopt1; U, V and
+ * the fixed X0 for lopt2), the materialised X, and string metadata: the prompt spec, the model
+ * it was trained for, the task (template and label words) and its metrics.
+ */
+import { EngineError } from './engine-error.js';
+import { resolvePromptSpec, type ResolvedPromptSpec } from './prompts/prompt-spec.js';
+import { SoftPrompt } from './prompts/soft-prompt.js';
+import { encodeSafetensors, readSafetensors, writeSafetensors, type HostTensor } from './safetensors.js';
+import type { TaskSpec } from './tasks/task-spec.js';
+import { writeFile } from 'node:fs/promises';
+
+const FORMAT = 'lopt-prompt/1';
+
+export interface PromptFileInfo {
+  /** The frozen model's identifier (e.g. its folder name) and width. */
+  readonly model: { readonly id: string; readonly type: string; readonly hiddenSize: number };
+  readonly task: TaskSpec;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface PromptFileContents extends PromptFileInfo {
+  readonly spec: ResolvedPromptSpec;
+  readonly trainableParameters: number;
+  readonly tensors: ReadonlyMap<string, HostTensor>;
+}
+
+/** The tensors and metadata of a prompt file. */
+export function promptFileEntries(prompt: SoftPrompt, info: PromptFileInfo): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {
+  const tensors = prompt.parameterValues();
+  const X = prompt.materialize();
+  tensors.set('X', { shape: X.shape, data: X.dataSync() as Float32Array });
+  X.dispose();
+  const { method, n, r, activation, init, seed } = prompt.spec;
+  const metadata = {
+    format: FORMAT,
+    spec: JSON.stringify({ method, n, ...(r ? { r } : {}), activation, init, seed }),
+    trainable_parameters: String(prompt.trainableParameters),
+    model: JSON.stringify(info.model),
+    task: JSON.stringify(info.task),
+    metrics: JSON.stringify(info.metrics),
+  };
+  return { tensors, metadata };
+}
+
+export function encodePromptFile(prompt: SoftPrompt, info: PromptFileInfo): Buffer {
+  const { tensors, metadata } = promptFileEntries(prompt, info);
+  return encodeSafetensors(tensors, metadata);
+}
+
+export async function savePromptFile(path: string, prompt: SoftPrompt, info: PromptFileInfo): Promise<void> {
+  await writeFile(path, encodePromptFile(prompt, info));
+}
+
+export function readPromptFile(path: string): PromptFileContents {
+  const { tensors, metadata } = readSafetensors(path);
+  const invalid = (what: string) => new EngineError('PROMPT_FILE_INVALID', `${path}: ${what}`);
+  if (metadata.format !== FORMAT) throw invalid(`not a prompt file (format ${JSON.stringify(metadata.format)}, expected "${FORMAT}")`);
+  const parse = <T>(key: string): T => {
+    try {
+      return JSON.parse(metadata[key] ?? '') as T;
+    } catch {
+      throw invalid(`metadata "${key}" is missing or not JSON`);
+    }
+  };
+  const model = parse<PromptFileInfo['model']>('model');
+  const spec = resolvePromptSpec(parse('spec'), model.hiddenSize);
+  return { spec, model, task: parse('task'), metrics: parse('metrics'), trainableParameters: Number(metadata.trainable_parameters), tensors };
+}
+
+/** The prompt of a file, ready to use on a model of the file's width. */
+export function loadPrompt(contents: PromptFileContents): SoftPrompt {
+  return SoftPrompt.fromHostTensors(contents.spec, contents.model.hiddenSize, contents.tensors);
+}

@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import { initBackend } from '../../src/engine/backend.js';
+import { DATASET_PRESETS } from '../../src/engine/datasets/dataset-presets.js';
+import type { DatasetRow } from '../../src/engine/datasets/dataset-row.js';
+import { readDatasetFile } from '../../src/engine/datasets/parse-dataset.js';
+import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
+import { loadFrozenModel } from '../../src/engine/models/load-model.js';
+import { loadTokenizer, type TextTokenizer } from '../../src/engine/tokenizer.js';
+import { DATASETS_DIR, MODELS_DIR } from './shared.js';
+
+export interface LoadedModel {
+  readonly model: FrozenModel;
+  readonly tokenizer: TextTokenizer;
+}
+
+/** gpt2-mini and its tokenizer on the wasm backend. */
+export async function loadGpt2Mini(): Promise<LoadedModel> {
+  await initBackend('wasm');
+  const dir = join(MODELS_DIR, 'gpt2-mini');
+  return { model: await loadFrozenModel(dir), tokenizer: await loadTokenizer(dir) };
+}
+
+/** The first `count` SST-2 dev rows: short real sentences. */
+export async function sst2Rows(count: number): Promise<DatasetRow[]> {
+  return (await readDatasetFile(join(DATASETS_DIR, 'sst2', 'dev.tsv'), DATASET_PRESETS.sst2)).slice(0, count);
+}
