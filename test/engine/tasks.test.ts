@@ -54,7 +54,7 @@ test('over-long inputs are cut from the left, keeping the template end, or refus
   const kept = encoder().encodeInput(long);
   assert.equal(kept.length, loaded.model.dims.maxPositions - 4);
   assert.deepEqual(kept.slice(-2), loaded.tokenizer.encode(' It was'));
-  assert.throws(() => encoder(TASK_PRESETS.sst2, 4, false).encodeInput(long, 'line 5'), /line 5: 201 input tokens exceed the 124 that fit beside the prompt/);
+  assert.throws(() => encoder(TASK_PRESETS.sst2, 4, false).encodeInput(long, 'line 5'), /line 5: 203 input tokens exceed the 124 that fit beside the prompt/);
 });
 
 test('single-token label scores are the label words’ log-probabilities at the last input token', async () => {
