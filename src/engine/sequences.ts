@@ -59,9 +59,26 @@ export function embedSequences(model: FrozenModel, rows: readonly PromptedRow[],
   });
 }
 
-/** Final hidden states [B, T, d] of a prompted batch, with its layout. */
-export function promptedHiddenStates(model: FrozenModel, rows: readonly PromptedRow[]): SequenceLayout & { hidden: tf.Tensor3D } {
+/**
+ * Final hidden states of a prompted batch, with where row b's tokens start in them. When every
+ * row has the same prompt, the prompt is run once for the batch and only the token positions
+ * come back ([B, L, d], tokens from 0); otherwise every position ([B, T, d], tokens from n_b).
+ */
+export function promptedHiddenStates(
+  model: FrozenModel,
+  rows: readonly PromptedRow[],
+): { hidden: tf.Tensor3D; tokenStart: readonly number[]; lengths: readonly number[] } {
   const layout = sequenceLayout(model, rows);
+  const shared = rows[0]!.prompt;
+  if (shared && rows.every((row) => row.prompt === shared)) {
+    const tokensOnly = rows.map(({ ids }) => ({ ids }));
+    const lengths = rows.map(({ ids }) => ids.length);
+    const hidden = tf.tidy(() => {
+      const inputs = embedSequences(model, tokensOnly, { promptRows: lengths.map(() => 0), lengths, T: Math.max(...lengths) });
+      return model.transformAfterPrefix(shared, inputs, lengths);
+    });
+    return { hidden, tokenStart: lengths.map(() => 0), lengths };
+  }
   const hidden = tf.tidy(() => model.transform(embedSequences(model, rows, layout), layout.lengths));
-  return { ...layout, hidden };
+  return { hidden, tokenStart: layout.promptRows, lengths: layout.lengths };
 }

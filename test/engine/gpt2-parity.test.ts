@@ -7,9 +7,9 @@ import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/prompt-spec.js';
 import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
 import { readSafetensors, type HostTensor } from '../../src/engine/safetensors.js';
-import { promptedHiddenStates } from '../../src/engine/sequences.js';
 import { classificationLoss } from '../../src/engine/tasks/classification.js';
 import { tf } from '../../src/engine/tf.js';
+import { allPositionsHidden } from '../helpers/engine-fixtures.js';
 import { FIXTURES_DIR, MODELS_DIR, gpt2MiniFixture, readJsonFixture } from '../helpers/shared.js';
 import { maxAbsDiff, maxRelDiff } from '../helpers/tensors.js';
 
@@ -29,7 +29,7 @@ function fixturePrompt(method: PromptMethod, d: number): SoftPrompt {
 
 /** Logits [B·T, V] of every position with `prompt` in front of the fixture's sentences. */
 function allLogits(model: FrozenModel, prompt: tf.Tensor2D): { logits: tf.Tensor2D; T: number } {
-  const { hidden, T } = promptedHiddenStates(model, inputs.map((ids) => ({ prompt, ids })));
+  const { hidden, T } = allPositionsHidden(model, inputs.map((ids) => ({ prompt, ids })));
   const logits = tf.tidy(() => model.logits(tf.reshape(hidden, [-1, model.dims.hiddenSize])));
   hidden.dispose();
   return { logits, T };
@@ -91,7 +91,7 @@ test('tiny-gpt2-random logits match the reference (HF-written, transformer.-pref
   await initBackend('wasm');
   const model = await loadFrozenModel(join(MODELS_DIR, 'tiny-gpt2-random'));
   const ids = readJsonFixture<{ 'tiny-gpt2-random': { input_ids: number[] } }>('fixtures.json')['tiny-gpt2-random'].input_ids;
-  const { hidden } = promptedHiddenStates(model, [{ ids }]);
+  const { hidden } = allPositionsHidden(model, [{ ids }]);
   const logits = model.logits(tf.reshape(hidden, [ids.length, model.dims.hiddenSize]));
   const expected = readSafetensors(join(FIXTURES_DIR, 'tiny-gpt2-random.safetensors')).tensors.get('logits')!;
   assert.ok(maxAbsDiff(await logits.data(), expected.data) < 1e-4);

@@ -5,8 +5,9 @@ import { initBackend } from '../../src/engine/backend.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { promptedHiddenStates, type PromptedRow } from '../../src/engine/sequences.js';
-import { classificationLoss } from '../../src/engine/tasks/classification.js';
+import { classificationLoss, flatLabelScores } from '../../src/engine/tasks/classification.js';
 import { tf } from '../../src/engine/tf.js';
+import { allPositionsHidden } from '../helpers/engine-fixtures.js';
 import { MODELS_DIR, gpt2MiniFixture } from '../helpers/shared.js';
 import { maxAbsDiff } from '../helpers/tensors.js';
 
@@ -22,7 +23,7 @@ after(() => model.dispose());
 
 /** Hidden states of each row's real positions, flattened per row. */
 async function realHidden(rows: PromptedRow[]): Promise<Float32Array[]> {
-  const { hidden, lengths, T } = promptedHiddenStates(model, rows);
+  const { hidden, lengths, T } = allPositionsHidden(model, rows);
   const d = model.dims.hiddenSize;
   const data = (await hidden.data()) as Float32Array;
   hidden.dispose();
@@ -55,11 +56,11 @@ test('rows with different prompts, of different lengths or none, each get their 
 test('bad inputs are refused with the reason', () => {
   const d = model.dims.hiddenSize;
   const tooMany = tf.zeros([model.dims.maxPositions - short.length + 1, d]) as tf.Tensor2D;
-  assert.throws(() => promptedHiddenStates(model, [{ prompt: tooMany, ids: short }]), /prompt rows \+ tokens = 129 exceed the model's 128 positions/);
+  assert.throws(() => allPositionsHidden(model, [{ prompt: tooMany, ids: short }]), /prompt rows \+ tokens = 129 exceed the model's 128 positions/);
   const narrow = tf.zeros([2, d - 1]) as tf.Tensor2D;
-  assert.throws(() => promptedHiddenStates(model, [{ prompt: narrow, ids: short }]), /prompt rows have width 255, the model's is 256/);
-  assert.throws(() => promptedHiddenStates(model, [{ ids: [1, 8192] }]), /token id 8192 \(row 0, position 1\) is outside the vocabulary of 8192/);
-  assert.throws(() => promptedHiddenStates(model, [{ ids: [] }]), /row 0 has no tokens/);
+  assert.throws(() => allPositionsHidden(model, [{ prompt: narrow, ids: short }]), /prompt rows have width 255, the model's is 256/);
+  assert.throws(() => allPositionsHidden(model, [{ ids: [1, 8192] }]), /token id 8192 \(row 0, position 1\) is outside the vocabulary of 8192/);
+  assert.throws(() => allPositionsHidden(model, [{ ids: [] }]), /row 0 has no tokens/);
   assert.throws(() => model.transform(tf.zeros([1, 3, d]) as tf.Tensor3D, [4]), /every length must be an integer in 1 … 3/);
   tf.dispose([tooMany, narrow]);
 });
@@ -81,4 +82,35 @@ test('repeated forward and backward passes leave no tensor behind', async () => 
   }
   assert.deepEqual(counts, [baseline, baseline, baseline]);
   prompt.dispose();
+});
+
+test('a prompt shared by the batch runs once, with the same hidden states and gradients as per-row prompts', async () => {
+  const prompt = randomPrompt(6, 5);
+  const ids = [long, short];
+  const d = model.dims.hiddenSize;
+  const shared = promptedHiddenStates(model, ids.map((row) => ({ prompt, ids: row })));
+  assert.deepEqual(shared.tokenStart, [0, 0]);
+  assert.equal(shared.hidden.shape[1], long.length, 'only token positions come back');
+  const general = await realHidden(ids.map((row) => ({ prompt, ids: row })));
+  const sharedData = (await shared.hidden.data()) as Float32Array;
+  ids.forEach((row, b) => {
+    const tokens = sharedData.slice(b * long.length * d, (b * long.length + row.length) * d);
+    assert.ok(maxAbsDiff(tokens, general[b]!.slice(6 * d)) < 1e-5, `row ${b}`);
+  });
+  shared.hidden.dispose();
+
+  // The loss through the shared path against the same loss with a copy of the prompt per row.
+  const labelTokens = fixture.label_ids.map((id) => [id]);
+  const sharedLoss = (x: tf.Tensor) => classificationLoss(model, x as tf.Tensor2D, ids, fixture.labels, labelTokens);
+  const perRowLoss = (x: tf.Tensor) =>
+    tf.tidy(() => {
+      const rows = ids.map((row) => ({ prompt: tf.add(x, 0) as tf.Tensor2D, input: row, labelTokens }));
+      const scores = tf.reshape(flatLabelScores(model, rows), [2, 2]);
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(fixture.labels, 2), scores) as tf.Scalar;
+    });
+  const a = tf.valueAndGrad(sharedLoss)(prompt);
+  const b = tf.valueAndGrad(perRowLoss)(prompt);
+  assert.ok(Math.abs((await a.value.data())[0]! - (await b.value.data())[0]!) < 1e-5);
+  assert.ok(maxAbsDiff(await a.grad.data(), await b.grad.data()) < 1e-5);
+  tf.dispose([a.value, a.grad, b.value, b.grad, prompt]);
 });

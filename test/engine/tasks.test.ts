@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { classify, generate } from '../../src/engine/infer.js';
-import { promptedHiddenStates } from '../../src/engine/sequences.js';
 import { flatLabelScores } from '../../src/engine/tasks/classification.js';
 import { TaskEncoder } from '../../src/engine/tasks/task-encoder.js';
 import { fillTemplate, templateFields } from '../../src/engine/tasks/template.js';
 import { TASK_PRESETS } from '../../src/engine/tasks/task-presets.js';
+import type { TaskSpec } from '../../src/engine/tasks/task-spec.js';
 import { targetLoss } from '../../src/engine/tasks/text-to-text.js';
 import { tf } from '../../src/engine/tf.js';
-import { loadGpt2Mini, type LoadedModel } from '../helpers/engine-fixtures.js';
+import { allPositionsHidden, loadGpt2Mini, type LoadedModel } from '../helpers/engine-fixtures.js';
 
 let loaded: LoadedModel;
 before(async () => {
@@ -16,12 +16,12 @@ before(async () => {
 });
 after(() => loaded.model.dispose());
 
-const encoder = (spec = TASK_PRESETS.sst2, promptRows = 4, truncate = true) =>
+const encoder = (spec: TaskSpec = TASK_PRESETS.sst2, promptRows = 4, truncate = true) =>
   new TaskEncoder(spec, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows, truncate });
 
 /** log p(token | ids) at every position, from full-vocabulary logits: the reference for the task code. */
-async function logProbsAfter(ids: number[], prompt: tf.Tensor2D): Promise<(position: number, token: number) => number> {
-  const { hidden, T } = promptedHiddenStates(loaded.model, [{ prompt, ids }]);
+async function logProbsAfter(ids: readonly number[], prompt: tf.Tensor2D): Promise<(position: number, token: number) => number> {
+  const { hidden, T } = allPositionsHidden(loaded.model, [{ prompt, ids }]);
   const logProbs = tf.tidy(() => tf.logSoftmax(loaded.model.logits(tf.reshape(hidden, [T, -1]) as tf.Tensor2D)));
   const data = await logProbs.data();
   tf.dispose([hidden, logProbs]);

@@ -5,6 +5,8 @@ import type { DatasetRow } from '../../src/engine/datasets/dataset-row.js';
 import { readDatasetFile } from '../../src/engine/datasets/parse-dataset.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
+import { embedSequences, sequenceLayout, type PromptedRow } from '../../src/engine/sequences.js';
+import { tf } from '../../src/engine/tf.js';
 import { loadTokenizer, type TextTokenizer } from '../../src/engine/tokenizer.js';
 import { DATASETS_DIR, MODELS_DIR } from './shared.js';
 
@@ -23,4 +25,11 @@ export async function loadGpt2Mini(): Promise<LoadedModel> {
 /** The first `count` SST-2 dev rows: short real sentences. */
 export async function sst2Rows(count: number): Promise<DatasetRow[]> {
   return (await readDatasetFile(join(DATASETS_DIR, 'sst2', 'dev.tsv'), DATASET_PRESETS.sst2)).slice(0, count);
+}
+
+/** Hidden states [B, T, d] of every position, prompt rows included (the general path). */
+export function allPositionsHidden(model: FrozenModel, rows: readonly PromptedRow[]): { hidden: tf.Tensor3D; lengths: readonly number[]; T: number } {
+  const layout = sequenceLayout(model, rows);
+  const hidden = tf.tidy(() => model.transform(embedSequences(model, rows, layout), layout.lengths));
+  return { hidden, lengths: layout.lengths, T: layout.T };
 }

@@ -34,6 +34,12 @@ export interface FrozenModel {
    * row b are attended to, the rest is padding.
    */
   transform(inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
+  /**
+   * Final hidden states [B, L, d] of inputs [B, L, d] that follow a prefix [n, d] shared by every
+   * row (a soft prompt): in a causal model the prefix never sees the inputs, so it is computed
+   * once, not B times. `lengths` count the inputs' real positions.
+   */
+  transformAfterPrefix(prefix: tf.Tensor2D, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
   /** Vocabulary logits [N, V] of hidden states [N, d]. */
   logits(hidden: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;

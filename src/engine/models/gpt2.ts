@@ -20,19 +20,27 @@ function layerNorm(x: tf.Tensor2D, { gamma, beta }: LayerNormWeights, epsilon: n
 }
 
 /**
- * Additive attention mask (B, 1, T, T): query i sees key j when j ≤ i (causal) and j is a real
- * position, j < lengths[b] (right padding is hidden).
+ * Additive attention mask (B, 1, T, P + T) for T queries that follow P shared positions: query i
+ * sees every shared key, and its row's key j when j ≤ i (causal) and j < lengths[b] (right
+ * padding is hidden).
  */
-function attentionMask(lengths: readonly number[], T: number): tf.Tensor4D {
-  const mask = new Float32Array(lengths.length * T * T);
+function attentionMask(lengths: readonly number[], T: number, P: number): tf.Tensor4D {
+  const width = P + T;
+  const mask = new Float32Array(lengths.length * T * width);
   lengths.forEach((real, b) => {
     for (let i = 0; i < T; i++) {
       for (let j = 0; j < T; j++) {
-        if (j > i || j >= real) mask[(b * T + i) * T + j] = MASKED;
+        if (j > i || j >= real) mask[(b * T + i) * width + P + j] = MASKED;
       }
     }
   });
-  return tf.tensor4d(mask, [lengths.length, 1, T, T]);
+  return tf.tensor4d(mask, [lengths.length, 1, T, width]);
+}
+
+/** Attention keys and values of some positions, (B, H, T, hs) each. */
+interface KeyValues {
+  readonly keys: tf.Tensor4D;
+  readonly values: tf.Tensor4D;
 }
 
 class Gpt2Block {
@@ -55,23 +63,32 @@ class Gpt2Block {
     this.fcProj = frozenLinear(linears.mlpProj);
   }
 
-  /** x: (B·T, d) → (B·T, d) */
-  apply(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D): tf.Tensor2D {
+  /**
+   * x: (B·T, d) → (B·T, d). With `past`, the keys and values of P earlier positions shared by
+   * every row, (1, H, P, hs), come before the row's own; the mask is then (B, 1, T, P + T).
+   * Also returns this block's keys and values, (B, H, T, hs).
+   */
+  apply(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D, past?: KeyValues): { out: tf.Tensor2D; keyValues: KeyValues } {
     const eps = this.config.layerNormEpsilon;
-    const attended = tf.add<tf.Tensor2D>(x, this.attention(layerNorm(x, this.ln1, eps), B, T, mask));
+    const { out: attention, keyValues } = this.attention(layerNorm(x, this.ln1, eps), B, T, mask, past);
+    const attended = tf.add<tf.Tensor2D>(x, attention);
     const hidden = gelu(this.fc.apply(layerNorm(attended, this.ln2, eps)));
-    return tf.add(attended, this.fcProj.apply(hidden));
+    return { out: tf.add(attended, this.fcProj.apply(hidden)), keyValues };
   }
 
-  private attention(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D): tf.Tensor2D {
+  private attention(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D, past?: KeyValues): { out: tf.Tensor2D; keyValues: KeyValues } {
     const { hiddenSize: d, numHeads: H } = this.config;
     const hs = d / H;
     const [q, k, v] = tf.split(this.qkv.apply(x), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each (B·T, d)
     const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, hs)
-    const scores = tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), this.scoreScale), mask); // (B, H, T, T)
-    const context = tf.matMul(tf.softmax(scores), heads(v)); // (B, H, T, hs)
+    const own = { keys: heads(k), values: heads(v) };
+    const withPast = (mine: tf.Tensor4D, shared: tf.Tensor4D | undefined) =>
+      shared ? tf.concat([tf.broadcastTo(shared, [B, H, shared.shape[2], hs]), mine], 2) : mine; // (B, H, P+T, hs)
+    const keys = withPast(own.keys, past?.keys);
+    const scores = tf.add(tf.mul(tf.matMul(heads(q), keys, false, true), this.scoreScale), mask); // (B, H, T, P+T)
+    const context = tf.matMul(tf.softmax(scores), withPast(own.values, past?.values)); // (B, H, T, hs)
     const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D; // (B·T, d)
-    return this.proj.apply(merged);
+    return { out: this.proj.apply(merged), keyValues: own };
   }
 }
 
@@ -126,14 +143,43 @@ export class Gpt2Model implements FrozenModel {
 
   transform(inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
     const [B, T, d] = inputs.shape;
-    this.checkInput(inputs, lengths);
+    this.checkInput(inputs, lengths, 0);
     return tf.tidy(() => {
-      const positions = tf.slice(this.weights.wpe, [0, 0], [T, d]); // (T, d)
-      let x = tf.reshape(tf.add(inputs, positions), [B * T, d]) as tf.Tensor2D; // (B·T, d)
-      const mask = attentionMask(lengths, T);
-      for (const block of this.blocks) x = block.apply(x, B, T, mask);
-      return tf.reshape(layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon), [B, T, d]) as tf.Tensor3D;
+      let x = this.withPositions(inputs, 0);
+      const mask = attentionMask(lengths, T, 0);
+      for (const block of this.blocks) x = block.apply(x, B, T, mask).out;
+      return this.finalNorm(x, [B, T, d]);
     });
+  }
+
+  transformAfterPrefix(prefix: tf.Tensor2D, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
+    const [B, L, d] = inputs.shape;
+    const n = prefix.shape[0];
+    this.checkInput(inputs, lengths, n);
+    return tf.tidy(() => {
+      // The prefix sees only itself (causal), so one pass over it serves every row.
+      let p = this.withPositions(tf.expandDims(prefix, 0) as tf.Tensor3D, 0); // (n, d)
+      let x = this.withPositions(inputs, n); // (B·L, d)
+      const prefixMask = attentionMask([n], n, 0);
+      const inputMask = attentionMask(lengths, L, n);
+      for (const block of this.blocks) {
+        const { out, keyValues } = block.apply(p, 1, n, prefixMask);
+        p = out;
+        x = block.apply(x, B, L, inputMask, keyValues).out;
+      }
+      return this.finalNorm(x, [B, L, d]);
+    });
+  }
+
+  /** (B, T, d) inputs at positions offset … offset+T−1 → (B·T, d) with position embeddings added. */
+  private withPositions(inputs: tf.Tensor3D, offset: number): tf.Tensor2D {
+    const [B, T, d] = inputs.shape;
+    const positions = tf.slice(this.weights.wpe, [offset, 0], [T, d]); // (T, d)
+    return tf.reshape(tf.add(inputs, positions), [B * T, d]);
+  }
+
+  private finalNorm(x: tf.Tensor2D, shape: [number, number, number]): tf.Tensor3D {
+    return tf.reshape(layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon), shape);
   }
 
   logits(hidden: tf.Tensor2D): tf.Tensor2D {
@@ -144,13 +190,14 @@ export class Gpt2Model implements FrozenModel {
     tf.dispose(this.owned);
   }
 
-  private checkInput(inputs: tf.Tensor3D, lengths: readonly number[]): void {
-    const [B, T, width] = inputs.shape;
+  private checkInput(inputs: tf.Tensor3D, lengths: readonly number[], prefixRows: number): void {
+    const [B, L, width] = inputs.shape;
+    const T = prefixRows + L;
     const bad = (message: string) => new EngineError('BAD_ARGUMENT', message);
     if (width !== this.config.hiddenSize) throw bad(`input rows have width ${width}, the model's is ${this.config.hiddenSize}`);
     if (lengths.length !== B) throw bad(`${lengths.length} lengths for a batch of ${B} rows`);
-    if (lengths.some((length) => !Number.isInteger(length) || length < 1 || length > T)) {
-      throw bad(`every length must be an integer in 1 … ${T}, got [${lengths.join(', ')}]`);
+    if (lengths.some((length) => !Number.isInteger(length) || length < 1 || length > L)) {
+      throw bad(`every length must be an integer in 1 … ${L}, got [${lengths.join(', ')}]`);
     }
     if (T > this.config.maxPositions) {
       throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${this.config.maxPositions} positions`);

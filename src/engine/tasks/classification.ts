@@ -37,8 +37,8 @@ export function flatLabelScores(model: FrozenModel, items: readonly LabelledInpu
     });
   }
   return tf.tidy(() => {
-    const { hidden, promptRows } = promptedHiddenStates(model, rows);
-    const scored = targets.map(({ row, offset, token }) => ({ row, token, position: promptRows[row]! + offset }));
+    const { hidden, tokenStart } = promptedHiddenStates(model, rows);
+    const scored = targets.map(({ row, offset, token }) => ({ row, token, position: tokenStart[row]! + offset }));
     const logProbs = tokenLogProbs(model, hidden, scored); // (M)
     const sums = tf.matMul(tf.cast(tf.oneHot(pairOf, pairs), 'float32'), tf.expandDims(logProbs, 1), true); // (pairs, 1)
     return tf.reshape(sums, [pairs]) as tf.Tensor1D;

@@ -12,9 +12,9 @@ export function targetLoss(
 ): tf.Scalar {
   const rows = examples.map(({ input, target }) => ({ prompt, ids: [...input, ...target.slice(0, -1)] }));
   return tf.tidy(() => {
-    const { hidden, promptRows } = promptedHiddenStates(model, rows);
+    const { hidden, tokenStart } = promptedHiddenStates(model, rows);
     const targets: ScoredToken[] = examples.flatMap(({ input, target }, row) =>
-      target.map((token, j) => ({ row, position: promptRows[row]! + input.length - 1 + j, token })),
+      target.map((token, j) => ({ row, position: tokenStart[row]! + input.length - 1 + j, token })),
     );
     return tf.neg(tf.mean(tokenLogProbs(model, hidden, targets))) as tf.Scalar;
   });
