@@ -1,4 +1,6 @@
 /** Environment → typed configuration, read and validated in one place. */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseBackendPreference, type BackendPreference } from './engine/backend.js';
 
 export interface Config {
@@ -10,9 +12,27 @@ export interface Config {
   readonly logLevel: string;
   /** TensorFlow.js backend, or `auto` for the first that starts. @defaultValue `auto` */
   readonly backend: BackendPreference;
+  /** @defaultValue `postgresql://postgres@127.0.0.1:5432/lopt` */
+  readonly databaseUrl: string;
+  /** @defaultValue `redis://127.0.0.1:6379` */
+  readonly redisUrl: string;
+  /** Prefix of every BullMQ key and channel, so deployments can share a Redis. @defaultValue `lopt` */
+  readonly queuePrefix: string;
+  /** Frozen models served: id → Hugging Face folder. @defaultValue `gpt2-mini` from `../shared/models` beside the checkout */
+  readonly models: ReadonlyMap<string, string>;
+  /** Largest dataset upload, in bytes. @defaultValue 20 MiB */
+  readonly maxUploadBytes: number;
+  /** Worker processes the start command runs beside the API. @defaultValue `1` */
+  readonly workers: number;
+  /** A worker checkpoints a job every this many steps. @defaultValue `25` */
+  readonly checkpointEvery: number;
+  /** How long a worker's claim on a job lasts without renewal; a crashed worker's job is picked up after it. @defaultValue `60000` */
+  readonly jobLockMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DEFAULT_MODELS = `gpt2-mini=${resolve(REPO_DIR, '../shared/models/gpt2-mini')}`;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -22,9 +42,26 @@ export class ConfigError extends Error {
   }
 }
 
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be an integer in ${min} … ${max}, got "${raw}"`);
+  return value;
+}
+
+/** `id=folder,id=folder` */
+function parseModels(raw: string): Map<string, string> {
+  const models = new Map<string, string>();
+  for (const entry of raw.split(',').filter(Boolean)) {
+    const [id, path, ...rest] = entry.split('=');
+    if (!id || !path || rest.length || !/^[\w.-]+$/.test(id)) throw new ConfigError(`LOPT_MODELS wants id=folder pairs, got "${entry}"`);
+    models.set(id, resolve(path));
+  }
+  if (models.size === 0) throw new ConfigError('LOPT_MODELS names no model');
+  return models;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const port = Number(env.PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number, got "${env.PORT}"`);
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   let backend: BackendPreference;
@@ -33,5 +70,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     throw new ConfigError(`LOPT_BACKEND: ${(err as Error).message}`);
   }
-  return { host: env.HOST ?? '0.0.0.0', port, logLevel, backend };
+  return {
+    host: env.HOST ?? '0.0.0.0',
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    logLevel,
+    backend,
+    databaseUrl: env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/lopt',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    queuePrefix: env.LOPT_QUEUE_PREFIX ?? 'lopt',
+    models: parseModels(env.LOPT_MODELS ?? DEFAULT_MODELS),
+    maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),
+    workers: integer(env, 'LOPT_WORKERS', 1, 0, 64),
+    checkpointEvery: integer(env, 'LOPT_CHECKPOINT_EVERY', 25, 1),
+    jobLockMs: integer(env, 'LOPT_JOB_LOCK_MS', 60_000, 1000),
+  };
 }

@@ -1,27 +1,56 @@
-/** Starts the API: configuration, TensorFlow.js backend, HTTP listener, graceful shutdown. */
+/**
+ * The service's main process: applies migrations, serves the API, and runs LOPT_WORKERS training
+ * worker processes beside it (restarted if they crash). SIGTERM/SIGINT shut it all down gracefully.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildApp } from './api/app.js';
+import { connectApiDeps } from './api/build-deps.js';
 import { loadConfig } from './config.js';
-import { initBackend } from './engine/backend.js';
+import { applyMigrations } from './db/migrate.js';
 import { createLogger } from './logger.js';
+
+const WORKER_MODULE = fileURLToPath(new URL(`./worker/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+const RESTART_DELAY_MS = 2000;
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 
-const backend = await initBackend(config.backend);
-logger.info({ backend }, `TensorFlow.js backend: ${backend.name}`);
+const applied = await applyMigrations(config.databaseUrl, (message) => logger.info(message));
+logger.info({ applied }, `database ready (${applied.length} migrations applied)`);
 
-const app = await buildApp(logger);
+const { deps, close } = await connectApiDeps(config);
+const app = await buildApp(logger, deps);
 await app.listen({ host: config.host, port: config.port });
+deps.inference.ready().then(
+  (backend) => logger.info({ backend }, `inference backend: ${backend}`),
+  (err: unknown) => logger.error({ err }, 'inference backend failed to start'),
+);
+
+let stopping = false;
+const workers = new Set<ChildProcess>();
+function startWorker(): void {
+  const child = fork(WORKER_MODULE, { stdio: 'inherit' });
+  workers.add(child);
+  child.on('exit', (code, signal) => {
+    workers.delete(child);
+    if (stopping) return;
+    logger.error({ code, signal }, `worker exited; restarting in ${RESTART_DELAY_MS} ms`);
+    setTimeout(startWorker, RESTART_DELAY_MS);
+  });
+}
+for (let i = 0; i < config.workers; i++) startWorker();
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.once(signal, async () => {
+    stopping = true;
     logger.info({ signal }, 'shutting down');
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    const exited = [...workers].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    for (const child of workers) child.kill('SIGTERM');
+    await app.close();
+    await Promise.all(exited);
+    await close();
+    process.exit(0);
   });
 }

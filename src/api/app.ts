@@ -1,17 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { ApiDeps } from './api-deps.js';
 import { registerErrorHandlers } from './errors.js';
+import { auth } from './plugins/auth.js';
+import { datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { modelRoutes } from './routes/models.js';
+import { promptRoutes } from './routes/prompts.js';
 
-/** Every route and the error handlers, as one plugin. */
-export const api = fp(async (app: FastifyInstance) => {
+export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../openapi.yaml');
+
+/** Every route, the error handlers, auth and the API's own description, as one plugin. */
+export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) => {
   registerErrorHandlers(app);
-  await app.register(healthRoutes);
+  await app.register(swagger, { mode: 'static', specification: { path: OPENAPI_PATH, baseDir: dirname(OPENAPI_PATH) } });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  const spec = readFileSync(OPENAPI_PATH, 'utf8');
+  app.get('/openapi.yaml', { schema: { hide: true } }, (_request, reply) => reply.type('application/yaml').send(spec));
+  await app.register(auth, { store: deps.store });
+  for (const routes of [healthRoutes, modelRoutes, datasetRoutes, jobRoutes, promptRoutes]) await app.register(routes, { deps });
 });
 
 /** The HTTP API without a listening socket, so tests can `inject` requests. */
-export async function buildApp(logger: FastifyBaseLogger): Promise<FastifyInstance> {
+export async function buildApp(logger: FastifyBaseLogger, deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger });
-  await app.register(api);
+  await app.register(api, { deps });
   return app;
 }

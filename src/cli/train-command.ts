@@ -6,7 +6,7 @@ import { resolvePromptSpec, type PromptSpec } from '../engine/prompts/prompt-spe
 import { SoftPrompt } from '../engine/prompts/soft-prompt.js';
 import { objectiveFor } from '../engine/tasks/objective.js';
 import { TaskEncoder } from '../engine/tasks/task-encoder.js';
-import { encodeCheckpoint, readCheckpointFile } from '../engine/training/checkpoint-codec.js';
+import { encodeCheckpoint, decodeCheckpoint } from '../engine/training/checkpoint-codec.js';
 import { trainPrompt } from '../engine/training/trainer.js';
 import type { TrainOptions } from '../engine/training/train-options.js';
 import { DATA_OPTIONS, DATA_USAGE, integer, MODEL_OPTIONS, number, readRows, required, TASK_OPTIONS, TASK_USAGE, taskSpec, type Values } from './cli-options.js';
@@ -131,7 +131,7 @@ export async function trainCommand(args: string[]): Promise<void> {
     train,
     validation,
     options,
-    ...(values.resume ? { resumeFrom: readCheckpointFile(values.resume as string) } : {}),
+    ...(values.resume ? { resumeFrom: decodeCheckpoint(values.resume as string) } : {}),
     callbacks: {
       onStepEnd: reporter.onStepEnd,
       onEvaluation: reporter.onEvaluation,

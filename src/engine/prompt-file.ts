@@ -6,7 +6,7 @@
 import { EngineError } from './engine-error.js';
 import { resolvePromptSpec, type ResolvedPromptSpec } from './prompts/prompt-spec.js';
 import { SoftPrompt } from './prompts/soft-prompt.js';
-import { encodeSafetensors, readSafetensors, writeSafetensors, type HostTensor } from './safetensors.js';
+import { encodeSafetensors, readSafetensors, type HostTensor } from './safetensors.js';
 import type { TaskSpec } from './tasks/task-spec.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -19,37 +19,38 @@ export interface PromptFileInfo {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
+/** What a prompt file holds, however the prompt was obtained (trained now, or read from a store). */
 export interface PromptFileContents extends PromptFileInfo {
   readonly spec: ResolvedPromptSpec;
   readonly trainableParameters: number;
+  /** The parameters by name, and X, the materialised prompt. */
   readonly tensors: ReadonlyMap<string, HostTensor>;
 }
 
-/** The tensors and metadata of a prompt file. */
-export function promptFileEntries(prompt: SoftPrompt, info: PromptFileInfo): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {
+export function encodePromptFile(contents: PromptFileContents): Buffer {
+  const { method, n, r, activation, init, seed } = contents.spec;
+  return encodeSafetensors(contents.tensors, {
+    format: FORMAT,
+    spec: JSON.stringify({ method, n, ...(r ? { r } : {}), activation, init, seed }),
+    trainable_parameters: String(contents.trainableParameters),
+    model: JSON.stringify(contents.model),
+    task: JSON.stringify(contents.task),
+    metrics: JSON.stringify(contents.metrics),
+  });
+}
+
+/** A prompt's parameters and its materialised X, by name. */
+export function promptTensors(prompt: SoftPrompt): Map<string, HostTensor> {
   const tensors = prompt.parameterValues();
   const X = prompt.materialize();
   tensors.set('X', { shape: X.shape, data: X.dataSync() as Float32Array });
   X.dispose();
-  const { method, n, r, activation, init, seed } = prompt.spec;
-  const metadata = {
-    format: FORMAT,
-    spec: JSON.stringify({ method, n, ...(r ? { r } : {}), activation, init, seed }),
-    trainable_parameters: String(prompt.trainableParameters),
-    model: JSON.stringify(info.model),
-    task: JSON.stringify(info.task),
-    metrics: JSON.stringify(info.metrics),
-  };
-  return { tensors, metadata };
-}
-
-export function encodePromptFile(prompt: SoftPrompt, info: PromptFileInfo): Buffer {
-  const { tensors, metadata } = promptFileEntries(prompt, info);
-  return encodeSafetensors(tensors, metadata);
+  return tensors;
 }
 
 export async function savePromptFile(path: string, prompt: SoftPrompt, info: PromptFileInfo): Promise<void> {
-  await writeFile(path, encodePromptFile(prompt, info));
+  const contents = { ...info, spec: prompt.spec, trainableParameters: prompt.trainableParameters, tensors: promptTensors(prompt) };
+  await writeFile(path, encodePromptFile(contents));
 }
 
 export function readPromptFile(path: string): PromptFileContents {

@@ -109,37 +109,74 @@ function toFloat32(dtype: SafetensorsDtype, bytes: Buffer, count: number): Float
   }
 }
 
+/** Where the bytes come from: a file read piece by piece, or bytes already in memory. */
+interface ByteSource {
+  readonly size: number;
+  /** Copies bytes from `position` into `into`; returns how many there were. */
+  read(into: Uint8Array, position: number): number;
+  close(): void;
+}
+
+function fileSource(path: string): ByteSource {
+  const fd = openSync(path, 'r');
+  return {
+    size: fstatSync(fd).size,
+    read: (into, position) => readSync(fd, into, 0, into.length, position),
+    close: () => closeSync(fd),
+  };
+}
+
+function memorySource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.length,
+    read(into, position) {
+      const piece = bytes.subarray(position, position + into.length);
+      into.set(piece);
+      return piece.length;
+    },
+    close: () => undefined,
+  };
+}
+
 /** An open safetensors file whose header has been validated; tensors are read on demand. */
 export class SafetensorsFile {
   private constructor(
+    /** The file's path, or the name given to in-memory bytes: errors name it. */
     readonly path: string,
-    private readonly fd: number,
+    private readonly source: ByteSource,
     readonly tensors: ReadonlyMap<string, TensorEntry>,
     readonly metadata: Readonly<Record<string, string>>,
   ) {}
 
   static open(path: string): SafetensorsFile {
-    const fd = openSync(path, 'r');
+    return SafetensorsFile.from(path, fileSource(path));
+  }
+
+  static fromBytes(bytes: Uint8Array, name: string): SafetensorsFile {
+    return SafetensorsFile.from(name, memorySource(bytes));
+  }
+
+  private static from(path: string, source: ByteSource): SafetensorsFile {
     try {
-      const { tensors, metadata } = SafetensorsFile.readHeader(path, fd);
-      return new SafetensorsFile(path, fd, tensors, metadata);
+      const { tensors, metadata } = SafetensorsFile.readHeader(path, source);
+      return new SafetensorsFile(path, source, tensors, metadata);
     } catch (err) {
-      closeSync(fd);
+      source.close();
       throw err;
     }
   }
 
-  private static readHeader(path: string, fd: number) {
-    const fileBytes = fstatSync(fd).size;
+  private static readHeader(path: string, source: ByteSource) {
+    const fileBytes = source.size;
     if (fileBytes < 8) throw invalid(path, `file is ${fileBytes} bytes, too short for a header`);
     const lengthBytes = Buffer.alloc(8);
-    readSync(fd, lengthBytes, 0, 8, 0);
+    source.read(lengthBytes, 0);
     const headerBytes = Number(lengthBytes.readBigUInt64LE(0));
     if (headerBytes > MAX_HEADER_BYTES || 8 + headerBytes > fileBytes) {
       throw invalid(path, `header length ${headerBytes} does not fit in a ${fileBytes}-byte file`);
     }
     const headerBuffer = Buffer.alloc(headerBytes);
-    readSync(fd, headerBuffer, 0, headerBytes, 8);
+    source.read(headerBuffer, 8);
     let header: unknown;
     try {
       header = JSON.parse(headerBuffer.toString('utf8'));
@@ -178,18 +215,20 @@ export class SafetensorsFile {
   }
 
   private readBytes(name: string, entry: TensorEntry, into: Uint8Array): void {
-    const read = readSync(this.fd, into, 0, into.length, entry.begin);
+    const read = this.source.read(into, entry.begin);
     if (read !== into.length) throw invalid(this.path, `tensor "${name}": file ended after ${read} of ${into.length} bytes`);
   }
 
   close(): void {
-    closeSync(this.fd);
+    this.source.close();
   }
 }
 
-/** Reads every tensor of a file as float32. */
-export function readSafetensors(path: string): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {
-  const file = SafetensorsFile.open(path);
+/** Reads every tensor of a file, or of in-memory bytes, as float32. */
+export function readSafetensors(
+  source: string | { bytes: Uint8Array; name: string },
+): { tensors: Map<string, HostTensor>; metadata: Record<string, string> } {
+  const file = typeof source === 'string' ? SafetensorsFile.open(source) : SafetensorsFile.fromBytes(source.bytes, source.name);
   try {
     const tensors = new Map<string, HostTensor>();
     for (const name of file.tensors.keys()) tensors.set(name, file.readFloat32(name));

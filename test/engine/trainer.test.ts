@@ -12,7 +12,7 @@ import { TASK_PRESETS } from '../../src/engine/tasks/task-presets.js';
 import { tf } from '../../src/engine/tf.js';
 import { epochBatches } from '../../src/engine/training/batches.js';
 import type { TrainingCheckpoint } from '../../src/engine/training/checkpoint.js';
-import { encodeCheckpoint, readCheckpointFile } from '../../src/engine/training/checkpoint-codec.js';
+import { encodeCheckpoint, decodeCheckpoint } from '../../src/engine/training/checkpoint-codec.js';
 import { learningRateAt } from '../../src/engine/training/lr-schedule.js';
 import { trainPrompt, type TrainRun } from '../../src/engine/training/trainer.js';
 import { loadGpt2Mini, sst2Rows, type LoadedModel } from '../helpers/engine-fixtures.js';
@@ -64,7 +64,7 @@ test('a run resumed from a checkpoint ends with the same prompt as an uninterrup
   first.dispose();
 
   const resumed = newPrompt({ ...SPEC, seed: 10 }); // its own init is overwritten by the checkpoint
-  const checkpoint = readCheckpointFile(path);
+  const checkpoint = decodeCheckpoint(path);
   assert.equal(checkpoint.step, 3);
   const resumedResult = await run(resumed, { options: { batchSize: 4, maxSteps: 6, evalEvery: 3, seed: 2, keepBest: false }, resumeFrom: checkpoint });
   assert.deepEqual(values(resumed), values(whole));
@@ -104,13 +104,18 @@ test('keep-best ends with the prompt of the best evaluation, and early stopping 
   prompt.dispose();
 });
 
-test('cancellation is seen between steps', async () => {
+test('cancellation is seen between steps, and hands over a checkpoint of where it stopped', async () => {
   const controller = new AbortController();
   const prompt = newPrompt();
+  const saved: number[] = [];
   await assert.rejects(
-    run(prompt, { signal: controller.signal, callbacks: { onStepEnd: ({ step }) => void (step === 2 && controller.abort()) } }),
+    run(prompt, {
+      signal: controller.signal,
+      callbacks: { onStepEnd: ({ step }) => void (step === 2 && controller.abort()), onCheckpoint: ({ step }) => void saved.push(step) },
+    }),
     isCode('CANCELLED', /after 2 steps/),
   );
+  assert.deepEqual(saved, [2]);
   prompt.dispose();
 });
 

@@ -1,17 +1,34 @@
 import type { FastifyInstance } from 'fastify';
-import { activeBackend } from '../../engine/backend.js';
+import { Type } from 'typebox';
+import type { ApiDeps } from '../api-deps.js';
 import { errorBody } from '../errors.js';
+import { ErrorSchema } from '../schemas/common.js';
 
-/** Liveness (the process answers) and readiness (what requests depend on is up). */
-export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+const ReadySchema = Type.Object({
+  status: Type.Literal('ready'),
+  checks: Type.Object({ postgres: Type.Literal('ok'), redis: Type.Literal('ok'), backend: Type.String({ description: 'The inference thread’s TensorFlow.js backend.' }) }),
+});
 
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      const { name, tfjsVersion, skipped } = activeBackend();
-      return { status: 'ready', backend: { name, tfjsVersion, skipped } };
-    } catch (err) {
-      return reply.code(503).send(errorBody('NOT_READY', (err as Error).message));
+/** Liveness (the process answers) and readiness (PostgreSQL, Redis and the inference backend are up). */
+export async function healthRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }): Promise<void> {
+  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+
+  app.get('/readyz', { schema: { tags: ['health'], response: { 200: ReadySchema, 503: ErrorSchema } } }, async (_request, reply) => {
+    const checks = await Promise.allSettled([
+      deps.pingDatabase(),
+      deps.redis.ping(),
+      Promise.race([deps.inference.ready(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('still starting')), 2000))]),
+    ]);
+    const [postgres, redis, backend] = checks;
+    if (postgres.status === 'fulfilled' && redis.status === 'fulfilled' && backend.status === 'fulfilled') {
+      return { status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const, backend: backend.value } };
     }
+    const failures = Object.fromEntries(
+      (['postgres', 'redis', 'backend'] as const).flatMap((name, i) => {
+        const check = checks[i]!;
+        return check.status === 'rejected' ? [[name, String((check.reason as Error)?.message ?? check.reason)]] : [];
+      }),
+    );
+    return reply.code(503).send(errorBody('NOT_READY', `not ready: ${Object.keys(failures).join(', ')}`, failures));
   });
 }

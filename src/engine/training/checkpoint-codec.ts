@@ -28,9 +28,11 @@ export function encodeCheckpoint(checkpoint: TrainingCheckpoint): Buffer {
   return encodeSafetensors(tensors, { format: FORMAT, state: JSON.stringify(state) });
 }
 
-export function readCheckpointFile(path: string): TrainingCheckpoint {
-  const { tensors, metadata } = readSafetensors(path);
-  if (metadata.format !== FORMAT || !metadata.state) throw new EngineError('CHECKPOINT_INVALID', `${path}: not a training checkpoint`);
+/** A checkpoint from a file path, or from bytes with a name for errors. */
+export function decodeCheckpoint(source: string | { bytes: Uint8Array; name: string }): TrainingCheckpoint {
+  const { tensors, metadata } = readSafetensors(source);
+  const name = typeof source === 'string' ? source : source.name;
+  if (metadata.format !== FORMAT || !metadata.state) throw new EngineError('CHECKPOINT_INVALID', `${name}: not a training checkpoint`);
   const { optimizerStep, best, ...counters } = JSON.parse(metadata.state) as Omit<TrainingCheckpoint, 'params' | 'optimizer' | 'best'> & {
     optimizerStep: number;
     best: { step: number; metrics: NonNullable<TrainingCheckpoint['best']>['metrics'] } | null;

@@ -40,7 +40,10 @@ export interface TrainRun {
   readonly validation?: readonly EncodedExample[];
   readonly options?: TrainOptions;
   readonly callbacks?: TrainCallbacks;
-  /** Checked before every step; an aborted run throws EngineError CANCELLED. */
+  /**
+   * Checked before every step: an aborted run hands its state to onCheckpoint (when given), so
+   * that it can resume later, then throws EngineError CANCELLED.
+   */
   readonly signal?: AbortSignal;
   readonly resumeFrom?: TrainingCheckpoint;
 }
@@ -58,13 +61,18 @@ type Best = TrainingCheckpoint['best'];
 
 const toRecord = (values: Map<string, HostTensor>) => Object.fromEntries(values);
 
+/** Steps a run of `examples` takes: epochs × batches per epoch, cut at maxSteps (epochs unbounded when only maxSteps is given). */
+export function totalTrainingSteps(examples: number, options: TrainOptions): number {
+  const { batchSize, maxSteps } = resolveTrainOptions(options);
+  const epochs = options.epochs ?? (maxSteps ? Infinity : 1);
+  return Math.min(maxSteps ?? Infinity, epochs * Math.ceil(examples / batchSize));
+}
+
 export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
   const { prompt, objective, train, validation = [], callbacks = {}, signal } = run;
   const options = resolveTrainOptions(run.options ?? {});
   if (train.length === 0) throw new EngineError('DATASET_INVALID', 'the training set has no examples');
-  const batchesPerEpoch = Math.ceil(train.length / options.batchSize);
-  const epochLimit = run.options?.epochs ?? (options.maxSteps ? Infinity : 1);
-  const totalSteps = Math.min(options.maxSteps ?? Infinity, epochLimit * batchesPerEpoch);
+  const totalSteps = totalTrainingSteps(train.length, run.options ?? {});
   const warmupSteps = Math.round(options.warmupRatio * totalSteps);
   const lengths = train.map((e) => e.input.length);
   const planFor = (epoch: number) => epochBatches(lengths, options.batchSize, options.seed, epoch, options.bucketByLength);
@@ -99,9 +107,22 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
     await callbacks.onEvaluation?.({ step, metrics: finalMetrics, isBest });
   };
 
+  let checkpointedAt = run.resumeFrom?.step ?? 0;
+  const checkpoint = async () => {
+    checkpointedAt = step;
+    await callbacks.onCheckpoint?.({
+      step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale,
+      params: toRecord(prompt.parameterValues()),
+      optimizer: optimizer.state(),
+    });
+  };
+
   try {
     while (step < totalSteps) {
-      if (signal?.aborted) throw new EngineError('CANCELLED', `training cancelled after ${step} steps`);
+      if (signal?.aborted) {
+        if (step > checkpointedAt) await checkpoint();
+        throw new EngineError('CANCELLED', `training cancelled after ${step} steps`);
+      }
       if (batchInEpoch >= plan.length) {
         epoch += 1;
         batchInEpoch = 0;
@@ -127,13 +148,7 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
           break;
         }
       }
-      if (options.checkpointEvery && step % options.checkpointEvery === 0) {
-        await callbacks.onCheckpoint?.({
-          step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale,
-          params: toRecord(prompt.parameterValues()),
-          optimizer: optimizer.state(),
-        });
-      }
+      if (options.checkpointEvery && step % options.checkpointEvery === 0) await checkpoint();
     }
     if (validation.length && evaluatedAt !== step) await evaluate();
     const kept = best as Best;

@@ -1,0 +1,53 @@
+/**
+ * Turns a job request into the spec a worker runs, checking it with the engine's own rules
+ * (prompt shape against the model, task, hyperparameters, the dataset's labels) so a bad job is
+ * refused with 400 now rather than failing later in a worker.
+ */
+import type { DatasetRow } from '../engine/datasets/dataset-row.js';
+import { EngineError } from '../engine/engine-error.js';
+import { resolvePromptSpec, type PromptSpec } from '../engine/prompts/prompt-spec.js';
+import { validateTaskSpec, type TaskSpec } from '../engine/tasks/task-spec.js';
+import { templateFields } from '../engine/tasks/template.js';
+import { resolveTrainOptions, type TrainOptions } from '../engine/training/train-options.js';
+import type { JobSpec } from '../worker/job-spec.js';
+import type { ModelInfo } from './model-registry.js';
+import type { JobRequest } from './schemas/jobs.js';
+
+/** Defaults that train a useful prompt on a small model in minutes. */
+const DEFAULT_TRAINING: TrainOptions = { batchSize: 16, learningRate: 0.03, evalEvery: 50 };
+const DEFAULT_RANK = 4;
+
+export function jobSpecOf(request: JobRequest, model: ModelInfo): JobSpec {
+  const prompt: PromptSpec = {
+    method: request.method,
+    n: request.n ?? 20,
+    ...(request.method === 'pt' ? {} : { r: request.r ?? DEFAULT_RANK }),
+    ...(request.activation ? { activation: request.activation } : {}),
+    ...(request.init ? { init: request.init } : {}),
+    ...(request.initText ? { initText: request.initText } : {}),
+    seed: request.seed ?? 0,
+  };
+  if (request.method === 'pt' && request.r !== undefined) throw new EngineError('BAD_ARGUMENT', 'r applies to lopt1 and lopt2 only');
+  resolvePromptSpec(prompt, model.dims.hiddenSize);
+  const task = request.task as TaskSpec;
+  validateTaskSpec(task);
+  const training = { ...DEFAULT_TRAINING, ...request.hyperparameters };
+  resolveTrainOptions(training);
+  if (prompt.n >= model.dims.maxPositions) {
+    throw new EngineError('SEQUENCE_TOO_LONG', `n = ${prompt.n} prompt rows leave no room for input in ${model.id}'s ${model.dims.maxPositions} positions`);
+  }
+  return { task, prompt, training, validationFraction: request.validationFraction ?? 0.1 };
+}
+
+/** Every row has the template's fields and, for classification, a label the task knows. */
+export function checkRowsFitTask(rows: readonly DatasetRow[], task: TaskSpec, source: string): void {
+  const fields = templateFields(task.template);
+  const labelField = task.kind === 'classification' ? (task.labelField ?? 'label') : (task.targetField ?? 'target');
+  for (const row of rows) {
+    const missing = [...fields, labelField].find((field) => row.fields[field] === undefined);
+    if (missing) throw new EngineError('DATASET_INVALID', `${source} row ${row.line}: no field "${missing}"`);
+    if (task.kind === 'classification' && !(row.fields[labelField]! in task.labelWords)) {
+      throw new EngineError('DATASET_INVALID', `${source} row ${row.line}: unknown label "${row.fields[labelField]}" (known: ${Object.keys(task.labelWords).join(', ')})`);
+    }
+  }
+}

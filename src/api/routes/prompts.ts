@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify';
+import { encodePromptFile } from '../../engine/prompt-file.js';
+import { resolvePromptSpec } from '../../engine/prompts/prompt-spec.js';
+import { templateFields } from '../../engine/tasks/template.js';
+import type { TaskSpec } from '../../engine/tasks/task-spec.js';
+import type { JobSpec } from '../../worker/job-spec.js';
+import type { ApiDeps } from '../api-deps.js';
+import { ApiError, notFound } from '../api-error.js';
+import { errors, IdParamsSchema } from '../schemas/common.js';
+import {
+  GenerateRequestSchema,
+  GenerationsSchema,
+  PredictionsSchema,
+  PredictRequestSchema,
+  PromptSchema,
+  WeightsJsonSchema,
+  WeightsQuerySchema,
+} from '../schemas/prompts.js';
+
+type StoredPrompt = NonNullable<Awaited<ReturnType<ApiDeps['store']['prompts']['findById']>>>;
+const taskOf = (prompt: StoredPrompt) => prompt.task as unknown as TaskSpec;
+type InputsBody = { texts?: string[]; inputs?: Array<Record<string, string>>; maxNewTokens?: number };
+
+/** The inputs of a predict or generate request as template fields. */
+function fieldsOf(body: InputsBody, task: TaskSpec): Array<Record<string, string>> {
+  if ((body.texts === undefined) === (body.inputs === undefined)) throw new ApiError(400, 'VALIDATION_FAILED', 'give exactly one of texts and inputs');
+  if (body.inputs) return body.inputs;
+  const fields = templateFields(task.template);
+  if (fields.length !== 1) throw new ApiError(400, 'VALIDATION_FAILED', `the template needs fields ${fields.join(', ')}: send inputs`);
+  return body.texts!.map((text) => ({ [fields[0]!]: text }));
+}
+
+export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }): Promise<void> {
+  const { store, inference, models } = deps;
+
+  async function findPrompt(tenantId: string, id: string): Promise<StoredPrompt> {
+    const prompt = await store.prompts.findById(tenantId, id);
+    if (!prompt) throw notFound('prompt', id);
+    return prompt;
+  }
+
+  const inferenceCall = (prompt: StoredPrompt, body: InputsBody) => {
+    const X = prompt.tensors.X!;
+    return {
+      modelId: prompt.modelId,
+      promptKey: prompt.id,
+      prompt: { shape: X.shape as [number, number], data: X.data },
+      task: taskOf(prompt),
+      inputs: fieldsOf(body, taskOf(prompt)),
+      ...(body.maxNewTokens ? { maxNewTokens: body.maxNewTokens } : {}),
+    };
+  };
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/prompts/:id',
+    { schema: { tags: ['prompts'], params: IdParamsSchema, response: { 200: PromptSchema, ...errors(401, 404) } } },
+    async (request) => {
+      const prompt = await findPrompt(request.tenantId, request.params.id);
+      return {
+        id: prompt.id,
+        jobId: prompt.jobId,
+        model: prompt.modelId,
+        method: prompt.method,
+        n: prompt.n,
+        r: prompt.r,
+        activation: prompt.activation,
+        trainableParameters: prompt.trainableParameters,
+        shapes: Object.fromEntries(Object.entries(prompt.tensors).map(([name, t]) => [name, t.shape])),
+        task: prompt.task,
+        metrics: prompt.metrics,
+        createdAt: prompt.createdAt.toISOString(),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'safetensors' } }>(
+    '/v1/prompts/:id/weights',
+    {
+      schema: {
+        tags: ['prompts'],
+        params: IdParamsSchema,
+        querystring: WeightsQuerySchema,
+        response: { 200: WeightsJsonSchema, ...errors(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const prompt = await findPrompt(request.tenantId, request.params.id);
+      if (request.query.format === 'safetensors') {
+        const model = models.get(prompt.modelId);
+        const job = await store.jobs.findById(request.tenantId, prompt.jobId);
+        const spec = resolvePromptSpec((job!.spec as unknown as JobSpec).prompt, model.dims.hiddenSize);
+        const bytes = encodePromptFile({
+          spec,
+          trainableParameters: prompt.trainableParameters,
+          tensors: new Map(Object.entries(prompt.tensors)),
+          model: { id: model.id, type: model.modelType, hiddenSize: model.dims.hiddenSize },
+          task: taskOf(prompt),
+          metrics: prompt.metrics as unknown as Record<string, number>,
+        });
+        return reply
+          .type('application/octet-stream')
+          .header('content-disposition', `attachment; filename="prompt-${prompt.id}.safetensors"`)
+          .send(bytes);
+      }
+      return {
+        method: prompt.method,
+        tensors: Object.fromEntries(Object.entries(prompt.tensors).map(([name, t]) => [name, { shape: t.shape, data: Array.from(t.data) }])),
+      };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: InputsBody }>(
+    '/v1/prompts/:id/predict',
+    { schema: { tags: ['prompts'], params: IdParamsSchema, body: PredictRequestSchema, response: { 200: PredictionsSchema, ...errors(400, 401, 404, 503) } } },
+    async (request) => {
+      const prompt = await findPrompt(request.tenantId, request.params.id);
+      if (taskOf(prompt).kind !== 'classification') throw new ApiError(400, 'WRONG_TASK', 'this prompt generates text: use /generate');
+      return { predictions: await inference.classify(inferenceCall(prompt, request.body)) };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: InputsBody }>(
+    '/v1/prompts/:id/generate',
+    { schema: { tags: ['prompts'], params: IdParamsSchema, body: GenerateRequestSchema, response: { 200: GenerationsSchema, ...errors(400, 401, 404, 503) } } },
+    async (request) => {
+      const prompt = await findPrompt(request.tenantId, request.params.id);
+      if (taskOf(prompt).kind !== 'text-to-text') throw new ApiError(400, 'WRONG_TASK', 'this prompt classifies: use /predict');
+      const outputs = await inference.generate(inferenceCall(prompt, request.body));
+      return { outputs: outputs.map((text) => ({ text })) };
+    },
+  );
+}

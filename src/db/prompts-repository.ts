@@ -1,0 +1,94 @@
+/** Learned prompts: one per job, its tensors as float32 little-endian bytes with their shapes beside them. */
+import type { Prompt, PrismaClient } from './generated/client.js';
+import { bytesToFloat32, float32ToBytes } from './float32-bytes.js';
+import { jsonInput } from './prisma-inputs.js';
+import { isUniqueViolation } from './prisma-errors.js';
+import { isUuid } from './uuid.js';
+
+export interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface NewPrompt {
+  tenantId: string;
+  jobId: string;
+  modelId: string;
+  method: string;
+  n: number;
+  r: number | null;
+  activation: string | null;
+  trainableParameters: number;
+  task: object;
+  metrics: object;
+  /** X always (the materialised prompt); U and V for lopt1; U, V and X0 for lopt2. */
+  tensors: Record<string, Tensor>;
+}
+
+export type StoredPrompt = Omit<Prompt, TensorColumn> & { tensors: Record<string, Tensor> };
+
+const TENSOR_COLUMNS = { U: 'u', V: 'v', X0: 'x0', X: 'x' } as const;
+type TensorName = keyof typeof TENSOR_COLUMNS;
+type TensorColumn = (typeof TENSOR_COLUMNS)[TensorName];
+
+function isTensorName(name: string): name is TensorName {
+  return Object.hasOwn(TENSOR_COLUMNS, name);
+}
+
+function tensorColumns(tensors: Record<string, Tensor>) {
+  const columns: Partial<Record<TensorColumn, Uint8Array<ArrayBuffer>>> = {};
+  for (const [name, { shape, data }] of Object.entries(tensors)) {
+    if (!isTensorName(name)) throw new Error(`prompt tensor "${name}" is not one of ${Object.keys(TENSOR_COLUMNS).join(', ')}`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (size !== data.length) throw new Error(`prompt tensor ${name} has ${data.length} values for shape [${shape.join(', ')}]`);
+    columns[TENSOR_COLUMNS[name]] = float32ToBytes(data);
+  }
+  const { x, ...rest } = columns;
+  if (!x) throw new Error('a prompt needs its materialised tensor X');
+  return { x, ...rest };
+}
+
+function toStoredPrompt(prompt: Prompt): StoredPrompt {
+  const { u, v, x0, x, ...row } = prompt;
+  const bytes: Record<TensorColumn, Uint8Array | null> = { u, v, x0, x };
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, shape] of Object.entries(row.shapes as Record<string, number[]>)) {
+    const data = isTensorName(name) ? bytes[TENSOR_COLUMNS[name]] : null;
+    if (!data) throw new Error(`prompt ${row.id} lists tensor ${name} but does not store it`);
+    tensors[name] = { shape, data: bytesToFloat32(data) };
+  }
+  return { ...row, tensors };
+}
+
+export function createPromptsRepository(prisma: PrismaClient) {
+  async function findByJobId(jobId: string): Promise<StoredPrompt | null> {
+    if (!isUuid(jobId)) return null;
+    const prompt = await prisma.prompt.findUnique({ where: { jobId } });
+    return prompt && toStoredPrompt(prompt);
+  }
+
+  return {
+    /** Idempotent per job: a retried worker gets the prompt its first attempt stored. */
+    async create({ tensors, task, metrics, ...fields }: NewPrompt): Promise<StoredPrompt> {
+      const shapes = Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, tensor.shape]));
+      try {
+        const prompt = await prisma.prompt.create({
+          data: { ...fields, task: jsonInput(task), metrics: jsonInput(metrics), shapes, ...tensorColumns(tensors) },
+        });
+        return toStoredPrompt(prompt);
+      } catch (err) {
+        const existing = isUniqueViolation(err) ? await findByJobId(fields.jobId) : null;
+        if (!existing) throw err;
+        return existing;
+      }
+    },
+
+    async findById(tenantId: string, id: string): Promise<StoredPrompt | null> {
+      if (!isUuid(id)) return null;
+      const prompt = await prisma.prompt.findFirst({ where: { id, tenantId } });
+      return prompt && toStoredPrompt(prompt);
+    },
+
+    findByJobId,
+  };
+}

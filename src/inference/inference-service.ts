@@ -1,0 +1,85 @@
+/**
+ * Inference off the API's event loop: requests go to a worker thread that holds the models and
+ * batches concurrent requests (for any mix of prompts) into shared forward passes.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BackendPreference } from '../engine/backend.js';
+import { EngineError, type EngineErrorCode } from '../engine/engine-error.js';
+import type { Classification } from '../engine/infer.js';
+import type { InferenceRequest, InferenceResult, ThreadMessage } from './messages.js';
+
+export type InferenceCall = Omit<InferenceRequest, 'id' | 'kind'>;
+
+export interface InferenceService {
+  classify(call: InferenceCall): Promise<readonly Classification[]>;
+  generate(call: InferenceCall): Promise<readonly string[]>;
+  /** The backend the thread started, once it has. */
+  ready(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const OWN_EXTENSION = extname(fileURLToPath(import.meta.url));
+/** The thread's module beside this one, as .ts under tsx and .js once built. */
+const THREAD_URL = new URL(`./inference-thread${OWN_EXTENSION}`, import.meta.url);
+
+/** Threads do not inherit tsx's loader (tests and `npm run` scripts): a .ts thread registers it first. */
+function spawnThread(workerData: unknown): Worker {
+  if (OWN_EXTENSION !== '.ts') return new Worker(THREAD_URL, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(THREAD_URL.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+export function startInferenceThread(models: ReadonlyMap<string, string>, backend: BackendPreference): InferenceService {
+  const thread = spawnThread({ models, backend });
+  const waiting = new Map<number, { resolve: (result: InferenceResult) => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+  let readyResolve!: (backend: string) => void;
+  let readyReject!: (err: Error) => void;
+  const started = new Promise<string>((resolve, reject) => {
+    readyResolve = resolve;
+    readyReject = reject;
+  });
+  started.catch(() => undefined);
+
+  const failAll = (err: Error) => {
+    readyReject(err);
+    for (const { reject } of waiting.values()) reject(err);
+    waiting.clear();
+  };
+  thread.on('message', (message: ThreadMessage) => {
+    if (message.type === 'ready') return readyResolve(message.backend);
+    if (message.type === 'error' && message.id === null) return failAll(new EngineError(message.code as EngineErrorCode, message.message));
+    const call = waiting.get(message.id!);
+    waiting.delete(message.id!);
+    if (message.type === 'result') call?.resolve(message.result);
+    else call?.reject(new EngineError(message.code as EngineErrorCode, message.message));
+  });
+  thread.on('error', failAll);
+  thread.on('exit', (code) => failAll(new EngineError('BACKEND_UNAVAILABLE', `the inference thread exited (code ${code})`)));
+
+  const send = (kind: InferenceRequest['kind'], call: InferenceCall) =>
+    new Promise<InferenceResult>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      thread.postMessage({ ...call, id, kind } satisfies InferenceRequest);
+    });
+
+  return {
+    async classify(call) {
+      const result = await send('classify', call);
+      return result.kind === 'classify' ? result.predictions : [];
+    },
+    async generate(call) {
+      const result = await send('generate', call);
+      return result.kind === 'generate' ? result.outputs : [];
+    },
+    ready: () => started,
+    async close() {
+      thread.removeAllListeners('exit');
+      await thread.terminate();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { Classification } from '../engine/infer.js';
+import type { TaskSpec } from '../engine/tasks/task-spec.js';
+
+/** A request to the inference thread: inputs for one stored prompt. */
+export interface InferenceRequest {
+  readonly id: number;
+  readonly kind: 'classify' | 'generate';
+  readonly modelId: string;
+  /** A stable key of the prompt (its id): the thread keeps recent prompts as tensors. */
+  readonly promptKey: string;
+  readonly prompt: { readonly shape: [number, number]; readonly data: Float32Array };
+  readonly task: TaskSpec;
+  readonly inputs: ReadonlyArray<Readonly<Record<string, string>>>;
+  readonly maxNewTokens?: number;
+}
+
+export type InferenceResult =
+  | { readonly kind: 'classify'; readonly predictions: readonly Classification[] }
+  | { readonly kind: 'generate'; readonly outputs: readonly string[] };
+
+export type ThreadMessage =
+  | { readonly type: 'ready'; readonly backend: string }
+  | { readonly type: 'result'; readonly id: number; readonly result: InferenceResult }
+  | { readonly type: 'error'; readonly id: number | null; readonly code: string; readonly message: string };

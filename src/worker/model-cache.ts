@@ -1,0 +1,33 @@
+import { EngineError } from '../engine/engine-error.js';
+import type { FrozenModel } from '../engine/models/frozen-model.js';
+import { loadFrozenModel } from '../engine/models/load-model.js';
+import { loadTokenizer, type TextTokenizer } from '../engine/tokenizer.js';
+
+export interface LoadedModel {
+  readonly model: FrozenModel;
+  readonly tokenizer: TextTokenizer;
+}
+
+/** Loads each configured model once, on first use, and keeps it. */
+export function createModelCache(folders: ReadonlyMap<string, string>) {
+  const loading = new Map<string, Promise<LoadedModel>>();
+  return {
+    get(id: string): Promise<LoadedModel> {
+      const folder = folders.get(id);
+      if (!folder) return Promise.reject(new EngineError('BAD_ARGUMENT', `model "${id}" is not served here`));
+      let entry = loading.get(id);
+      if (!entry) {
+        entry = Promise.all([loadFrozenModel(folder), loadTokenizer(folder)]).then(([model, tokenizer]) => ({ model, tokenizer }));
+        entry.catch(() => loading.delete(id));
+        loading.set(id, entry);
+      }
+      return entry;
+    },
+    async dispose(): Promise<void> {
+      for (const entry of loading.values()) (await entry.catch(() => undefined))?.model.dispose();
+      loading.clear();
+    },
+  };
+}
+
+export type ModelCache = ReturnType<typeof createModelCache>;

@@ -1,0 +1,76 @@
+/**
+ * A real service for tests: its own PostgreSQL database (migrated), its own BullMQ prefix on the
+ * real Redis, the API in-process, and worker processes started on demand.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.js';
+import { connectApiDeps } from '../../src/api/build-deps.js';
+import type { ApiDeps } from '../../src/api/api-deps.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { applyMigrations } from '../../src/db/migrate.js';
+import { createLogger } from '../../src/logger.js';
+import { MODELS_DIR } from './shared.js';
+
+const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export interface TestService {
+  readonly app: FastifyInstance;
+  readonly deps: ApiDeps;
+  readonly env: NodeJS.ProcessEnv;
+  /** A new tenant's API key. */
+  newKey(name?: string): Promise<string>;
+  /** Starts a worker process against this service's database and queue. */
+  startWorker(): ChildProcess;
+  /** Stops workers and the API, and drops the database and queue. */
+  close(): Promise<void>;
+}
+
+export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promise<TestService> {
+  const id = randomUUID().replaceAll('-', '').slice(0, 12);
+  const database = `lopt_test_${id}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${database}`,
+    LOPT_QUEUE_PREFIX: `lopt-test-${id}`,
+    LOPT_MODELS: `gpt2-mini=${join(MODELS_DIR, 'gpt2-mini')}`,
+    LOPT_BACKEND: 'wasm',
+    ...overrides,
+  };
+  const config: Config = loadConfig(env);
+  await applyMigrations(config.databaseUrl);
+  const { deps, close } = await connectApiDeps(config);
+  const app = await buildApp(createLogger('silent'), deps);
+  await app.ready();
+  const workers = new Set<ChildProcess>();
+
+  const stop = async () => {
+    for (const worker of workers) worker.kill('SIGKILL');
+    await app.close();
+    await deps.trainQueue.obliterate({ force: true }).catch(() => undefined);
+    await close();
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  };
+
+  return {
+    app,
+    deps,
+    env,
+    newKey: async (name = 'tenant') => (await deps.store.tenants.createWithKey(name, 'test')).secret,
+    startWorker() {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr!.on('data', (chunk: Buffer) => process.env.LOPT_TEST_WORKER_LOGS && process.stderr.write(chunk));
+      workers.add(child);
+      child.on('exit', () => workers.delete(child));
+      return child;
+    },
+    close: stop,
+  };
+}
