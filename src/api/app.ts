@@ -29,7 +29,8 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
 
 /** The HTTP API without a listening socket, so tests can `inject` requests. */
 export async function buildApp(logger: FastifyBaseLogger, deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger });
+  // Unknown fields are refused rather than silently dropped (Fastify's default).
+  const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { removeAdditional: false } } });
   await app.register(api, { deps });
   return app;
 }
