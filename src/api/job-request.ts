@@ -45,9 +45,9 @@ export function checkRowsFitTask(rows: readonly DatasetRow[], task: TaskSpec, so
   const labelField = task.kind === 'classification' ? (task.labelField ?? 'label') : (task.targetField ?? 'target');
   for (const row of rows) {
     const missing = [...fields, labelField].find((field) => row.fields[field] === undefined);
-    if (missing) throw new EngineError('DATASET_INVALID', `${source} row ${row.line}: no field "${missing}"`);
+    if (missing) throw new EngineError('DATASET_INVALID', `${source} line ${row.line}: no field "${missing}"`);
     if (task.kind === 'classification' && !(row.fields[labelField]! in task.labelWords)) {
-      throw new EngineError('DATASET_INVALID', `${source} row ${row.line}: unknown label "${row.fields[labelField]}" (known: ${Object.keys(task.labelWords).join(', ')})`);
+      throw new EngineError('DATASET_INVALID', `${source} line ${row.line}: unknown label "${row.fields[labelField]}" (known: ${Object.keys(task.labelWords).join(', ')})`);
     }
   }
 }

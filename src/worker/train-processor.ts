@@ -42,10 +42,9 @@ export interface JobRun {
 }
 
 async function readRows(store: Store, datasetId: string) {
-  const dataset = await store.datasets.findById(null, datasetId);
   const content = await store.datasets.content(null, datasetId);
-  if (!dataset || !content) throw new EngineError('DATASET_INVALID', `dataset ${datasetId} no longer exists`);
-  return storedRows(content, dataset.name);
+  if (!content) throw new EngineError('DATASET_INVALID', `dataset ${datasetId} no longer exists`);
+  return storedRows(content);
 }
 
 export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Promise<void> {

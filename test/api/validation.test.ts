@@ -81,7 +81,7 @@ test('invalid job bodies and bad hyperparameters get 400 with the reason, never 
     [{ ...validJob(), hyperparameters: { learningRate: -1 } }, 'VALIDATION_FAILED', /learningRate/],
     [{ ...validJob(), n: 200 }, 'SEQUENCE_TOO_LONG', /200 prompt rows leave no room/],
     [{ ...validJob(), task: { kind: 'classification', template: 'no fields', labelWords: { '0': ' a', '1': ' b' } } }, 'BAD_ARGUMENT', /template must name at least one \{field\}/],
-    [{ ...validJob(), task: { kind: 'classification', template: '{text}', labelWords: { pos: ' good', neg: ' bad' } } }, 'DATASET_INVALID', /row 1: unknown label "1" \(known: pos, neg\)/],
+    [{ ...validJob(), task: { kind: 'classification', template: '{text}', labelWords: { pos: ' good', neg: ' bad' } } }, 'DATASET_INVALID', /line 1: unknown label "1" \(known: pos, neg\)/],
     [{ ...validJob(), datasetId: undefined }, 'VALIDATION_FAILED', /exactly one of datasetId and examples/],
     [{ ...validJob(), examples: [{ text: 'x', label: '1' }] }, 'VALIDATION_FAILED', /exactly one of datasetId and examples/],
   ];

@@ -58,7 +58,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
   async function checkDataset(tenantId: string, datasetId: string, request: JobRequest, label: string) {
     const content = await store.datasets.content(tenantId, datasetId);
     if (!content) throw notFound('dataset', datasetId);
-    checkRowsFitTask(storedRows(content, label), request.task as Parameters<typeof checkRowsFitTask>[1], label);
+    checkRowsFitTask(storedRows(content), request.task as Parameters<typeof checkRowsFitTask>[1], label);
   }
 
   app.post<{ Body: JobRequest; Headers: { 'idempotency-key'?: string } }>(
