@@ -66,6 +66,7 @@ before(async () => {
   const address = service.app.server.address() as { port: number };
   baseUrl = `http://127.0.0.1:${address.port}`;
   key = await service.newKey('e2e');
+  service.startWorker();
 });
 after(() => service.close());
 
@@ -87,10 +88,9 @@ test('a LoPT-1 job trains through the service, survives a killed worker, and its
   assert.equal(created.status, 202);
   const jobId = (await json(created)).id;
 
-  const first = service.startWorker();
   const progressed = await waitFor(jobId, (job) => (job.progress?.step ?? 0) >= 12, 180_000);
   assert.equal(progressed.status, 'running');
-  first.kill('SIGKILL'); // a crash: no checkpoint on the way out, the lock simply expires
+  service.killWorkers(); // a crash: no checkpoint on the way out, the lock simply expires
   service.startWorker();
   const job = await waitFor(jobId, (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status), 480_000);
   const seconds = (Date.now() - submitted) / 1000;

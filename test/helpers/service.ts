@@ -25,6 +25,8 @@ export interface TestService {
   newKey(name?: string): Promise<string>;
   /** Starts a worker process against this service's database and queue. */
   startWorker(): ChildProcess;
+  /** SIGKILLs every worker this service started, as a crash would. */
+  killWorkers(): void;
   /** Stops workers and the API, and drops the database and queue. */
   close(): Promise<void>;
 }
@@ -48,8 +50,11 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
   await app.ready();
   const workers = new Set<ChildProcess>();
 
-  const stop = async () => {
+  const killWorkers = () => {
     for (const worker of workers) worker.kill('SIGKILL');
+  };
+  const stop = async () => {
+    killWorkers();
     await app.close();
     await deps.trainQueue.obliterate({ force: true }).catch(() => undefined);
     await close();
@@ -71,6 +76,7 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
       child.on('exit', () => workers.delete(child));
       return child;
     },
+    killWorkers,
     close: stop,
   };
 }
