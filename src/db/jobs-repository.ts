@@ -57,6 +57,10 @@ export function createJobsRepository(prisma: PrismaClient) {
       }
     },
 
+    async findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<Job | null> {
+      return prisma.job.findUnique({ where: { tenantId_idempotencyKey: { tenantId, idempotencyKey } } });
+    },
+
     /** A null tenant (the worker) finds any tenant's job. */
     async findById(tenantId: string | null, id: string): Promise<Job | null> {
       if (!isUuid(id)) return null;

@@ -105,7 +105,7 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
     });
 
     const tensors = promptTensors(prompt);
-    const metrics = result.best?.metrics ?? result.finalMetrics ?? {};
+    const metrics = result.best?.metrics ?? result.finalMetrics;
     await store.prompts.create({
       tenantId: job.tenantId,
       jobId,
@@ -116,10 +116,10 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       activation: promptSpec.method === 'lopt2' ? promptSpec.activation : null,
       trainableParameters: prompt.trainableParameters,
       task: spec.task,
-      metrics,
+      metrics: metrics ?? {},
       tensors: Object.fromEntries([...tensors].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }])),
     });
-    await store.jobs.finish(jobId, 'succeeded', { bestMetrics: metrics });
+    await store.jobs.finish(jobId, 'succeeded', { bestMetrics: metrics ?? null });
     await store.checkpoints.remove(jobId);
   } catch (err) {
     if (err instanceof EngineError && err.code === 'CANCELLED') {

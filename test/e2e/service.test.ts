@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DATASET_PRESETS } from '../../src/engine/datasets/dataset-presets.js';
 import { parseDataset } from '../../src/engine/datasets/parse-dataset.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
+import { assertMatchesSpec } from '../helpers/openapi-responses.js';
 import { DATASETS_DIR } from '../helpers/shared.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { maxAbsDiff } from '../helpers/tensors.js';
@@ -37,17 +38,23 @@ async function api(method: string, path: string, body?: unknown, headers: Record
   return response;
 }
 const json = async (response: Response) => (await response.json()) as Record<string, any>;
+/** The body of a response, checked against the schema openapi.yaml gives for its route and status. */
+async function specJson(response: Response, method: string, route: string): Promise<Record<string, any>> {
+  const body = await json(response);
+  assertMatchesSpec(method, route, response.status, body);
+  return body;
+}
 
 async function upload(name: string, csv: string): Promise<string> {
   const response = await api('POST', `/v1/datasets?name=${name}&columns=text=content,label=label`, csv, { 'content-type': 'text/csv' });
   assert.equal(response.status, 201);
-  return (await json(response)).id;
+  return (await specJson(response, 'POST', '/v1/datasets')).id;
 }
 
 async function waitFor(jobId: string, done: (job: Record<string, any>) => boolean, timeoutMs: number): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = await json(await api('GET', `/v1/jobs/${jobId}`));
+    const job = await specJson(await api('GET', `/v1/jobs/${jobId}`), 'GET', '/v1/jobs/{id}');
     if (done(job)) return job;
     if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} at step ${job.progress?.step}`);
     await sleep(300);
@@ -86,7 +93,7 @@ test('a LoPT-1 job trains through the service, survives a killed worker, and its
     hyperparameters: { batchSize: 16, maxSteps: 120, learningRate: 0.1, evalEvery: 60 },
   });
   assert.equal(created.status, 202);
-  const jobId = (await json(created)).id;
+  const jobId = (await specJson(created, 'POST', '/v1/jobs')).id;
 
   const progressed = await waitFor(jobId, (job) => (job.progress?.step ?? 0) >= 12, 180_000);
   assert.equal(progressed.status, 'running');
@@ -99,7 +106,7 @@ test('a LoPT-1 job trains through the service, survives a killed worker, and its
   assert.equal(job.progress.totalSteps, 120);
   process.stderr.write(`# e2e job: submit → succeeded in ${seconds.toFixed(1)} s; best ${JSON.stringify(job.bestMetrics)}\n`);
 
-  const metrics = await json(await api('GET', `/v1/jobs/${jobId}/metrics?split=train`));
+  const metrics = await specJson(await api('GET', `/v1/jobs/${jobId}/metrics?split=train`), 'GET', '/v1/jobs/{id}/metrics');
   const firstSteps = metrics.items.filter((m: { step: number }) => m.step === 1);
   assert.equal(firstSteps.length, 1, 'resumed from its checkpoint, not restarted from step 0');
   const steps = new Set(metrics.items.map((m: { step: number }) => m.step));
@@ -107,11 +114,11 @@ test('a LoPT-1 job trains through the service, survives a killed worker, and its
   const validation = await json(await api('GET', `/v1/jobs/${jobId}/metrics?split=validation`));
   assert.deepEqual(validation.items.map((m: { step: number }) => m.step), [60, 120]);
 
-  const prompt = await json(await api('GET', `/v1/prompts/${job.promptId}`));
+  const prompt = await specJson(await api('GET', `/v1/prompts/${job.promptId}`), 'GET', '/v1/prompts/{id}');
   assert.equal(prompt.trainableParameters, 4 * (10 + 256));
   assert.deepEqual(prompt.shapes, { U: [10, 4], V: [4, 256], X: [10, 256] });
 
-  const weights = await json(await api('GET', `/v1/prompts/${job.promptId}/weights?format=json`));
+  const weights = await specJson(await api('GET', `/v1/prompts/${job.promptId}/weights?format=json`), 'GET', '/v1/prompts/{id}/weights');
   const { U, V, X } = weights.tensors;
   const product = Array.from({ length: 10 * 256 }, (_, i) => {
     const [row, col] = [Math.floor(i / 256), i % 256];
@@ -129,7 +136,7 @@ test('a LoPT-1 job trains through the service, survives a killed worker, and its
     const batch = HELD_OUT.slice(start, start + 64);
     const response = await api('POST', `/v1/prompts/${job.promptId}/predict`, { texts: batch.map((e) => e.text) });
     assert.equal(response.status, 200);
-    const { predictions } = await json(response);
+    const { predictions } = await specJson(response, 'POST', '/v1/prompts/{id}/predict');
     predictions.forEach((p: { label: string }, i: number) => (correct += Number(p.label === batch[i]!.label)));
   }
   const accuracy = correct / HELD_OUT.length;
@@ -140,6 +147,7 @@ test('a LoPT-1 job trains through the service, survives a killed worker, and its
   for (const path of [`/v1/jobs/${jobId}`, `/v1/prompts/${job.promptId}`, `/v1/prompts/${job.promptId}/weights`, `/v1/datasets/${datasetId}`]) {
     const response = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${stranger}` } });
     assert.equal(response.status, 404, path);
+    assertMatchesSpec('GET', path.replace(/[0-9a-f-]{36}/, '{id}'), 404, await response.json());
   }
 });
 
@@ -149,6 +157,7 @@ test('a running job is cancelled within a step and says so', { timeout: 300_000 
   await waitFor(created.id, (job) => job.status === 'running' && (job.progress?.step ?? 0) >= 2, 180_000);
   const cancelled = await api('POST', `/v1/jobs/${created.id}/cancel`);
   assert.equal(cancelled.status, 200);
+  await specJson(cancelled, 'POST', '/v1/jobs/{id}/cancel');
   const asked = Date.now();
   const job = await waitFor(created.id, (j) => j.status === 'cancelled', 60_000);
   assert.ok(Date.now() - asked < 15_000);

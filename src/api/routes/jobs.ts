@@ -70,6 +70,12 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
         throw new ApiError(400, 'VALIDATION_FAILED', 'Idempotency-Key must be 1 to 200 characters');
       }
+      // A repeated request is answered with its first job; a job that could not be queued then is queued now.
+      const earlier = idempotencyKey === null ? null : await store.jobs.findByIdempotencyKey(tenantId, idempotencyKey);
+      if (earlier) {
+        if (earlier.status === 'queued') await enqueue(earlier.id, true);
+        return reply.code(200).send(await toJob(earlier));
+      }
       const model = models.get(body.model);
       const spec = jobSpecOf(body, model);
       const dataset = await trainingDataset(tenantId, body);
@@ -85,17 +91,24 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
         totalSteps: null,
         idempotencyKey,
       });
-      if (!created) return reply.code(200).send(await toJob(job));
-      try {
-        await enqueueTraining(deps.trainQueue, job.id);
-      } catch (err) {
-        request.log.error({ err, jobId: job.id }, 'could not enqueue');
-        await store.jobs.finish(job.id, 'failed', { error: { code: 'QUEUE_UNAVAILABLE', message: 'the job queue could not be reached' } });
-        throw new ApiError(503, 'QUEUE_UNAVAILABLE', 'the job queue cannot be reached; try again');
-      }
-      return reply.code(202).send(await toJob(job));
+      if (created) await enqueue(job.id, idempotencyKey !== null);
+      return reply.code(created ? 202 : 200).send(await toJob(job));
     },
   );
+
+  /**
+   * Queues a job. If Redis cannot take it, a job with an idempotency key stays queued for the
+   * client's retry to queue; one without is failed, as nobody could ever start it.
+   */
+  async function enqueue(jobId: string, retryable: boolean): Promise<void> {
+    try {
+      await enqueueTraining(deps.trainQueue, jobId);
+    } catch (err) {
+      app.log.error({ err, jobId }, 'could not enqueue');
+      if (!retryable) await store.jobs.finish(jobId, 'failed', { error: { code: 'QUEUE_UNAVAILABLE', message: 'the job queue could not be reached' } });
+      throw new ApiError(503, 'QUEUE_UNAVAILABLE', `the job queue cannot be reached; ${retryable ? 'retry with the same Idempotency-Key' : 'try again'}`);
+    }
+  }
 
   app.get<{ Querystring: JobListQuery }>(
     '/v1/jobs',
