@@ -2,11 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { splitTrainValidation } from '../engine/datasets/split-train-validation.js';
 import { savePromptFile } from '../engine/prompt-file.js';
-import { resolvePromptSpec, type PromptSpec } from '../engine/prompts/prompt-spec.js';
-import { SoftPrompt } from '../engine/prompts/soft-prompt.js';
-import { objectiveFor } from '../engine/tasks/objective.js';
-import { TaskEncoder } from '../engine/tasks/task-encoder.js';
+import type { PromptSpec } from '../engine/prompts/prompt-spec.js';
 import { encodeCheckpoint, decodeCheckpoint } from '../engine/training/checkpoint-codec.js';
+import { prepareTrainingRun } from '../engine/training/prepare-run.js';
 import { trainPrompt } from '../engine/training/trainer.js';
 import type { TrainOptions } from '../engine/training/train-options.js';
 import { DATA_OPTIONS, DATA_USAGE, integer, MODEL_OPTIONS, number, readRows, required, TASK_OPTIONS, TASK_USAGE, taskSpec, type Values } from './cli-options.js';
@@ -113,11 +111,10 @@ export async function trainCommand(args: string[]): Promise<void> {
   const options = trainOptions(values);
 
   const { id, model, tokenizer, backend } = await openModel(values);
-  const spec = resolvePromptSpec(promptSpec(values), model.dims.hiddenSize);
-  const encoder = new TaskEncoder(task, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: spec.n });
-  const train = encoder.encodeAll(split.train);
-  const validation = validationRows.length ? encoder.encodeAll(validationRows) : [];
-  const prompt = SoftPrompt.initialise(spec, model, (text) => tokenizer.encode(text));
+  const { prompt, objective, train, validation } = prepareTrainingRun({
+    model, tokenizer, task, prompt: promptSpec(values), train: split.train, validation: validationRows,
+  });
+  const { spec } = prompt;
   process.stderr.write(
     `${spec.method} n=${spec.n}${spec.r ? ` r=${spec.r}` : ''}: ${prompt.trainableParameters} trainable parameters; ` +
       `${train.length} training and ${validation.length} validation examples; backend ${backend.name}\n`,
@@ -127,7 +124,7 @@ export async function trainCommand(args: string[]): Promise<void> {
   const checkpointPath = values.checkpoint as string | undefined;
   const result = await trainPrompt({
     prompt,
-    objective: objectiveFor(encoder, model),
+    objective,
     train,
     validation,
     options,

@@ -9,11 +9,9 @@ import type { Store } from '../db/store.js';
 import { splitTrainValidation } from '../engine/datasets/split-train-validation.js';
 import { EngineError } from '../engine/engine-error.js';
 import { promptTensors } from '../engine/prompt-file.js';
-import { resolvePromptSpec } from '../engine/prompts/prompt-spec.js';
-import { SoftPrompt } from '../engine/prompts/soft-prompt.js';
-import { objectiveFor } from '../engine/tasks/objective.js';
-import { TaskEncoder } from '../engine/tasks/task-encoder.js';
+import type { SoftPrompt } from '../engine/prompts/soft-prompt.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/training/checkpoint-codec.js';
+import { prepareTrainingRun } from '../engine/training/prepare-run.js';
 import { totalTrainingSteps, trainPrompt, type TrainingProgress } from '../engine/training/trainer.js';
 import type { JobSpec } from './job-spec.js';
 import type { ModelCache } from './model-cache.js';
@@ -58,28 +56,28 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
     return;
   }
   const spec = job.spec as unknown as JobSpec;
-  let prompt: SoftPrompt | undefined;
+  let created: SoftPrompt | undefined; // disposed however the run ends
   try {
     const rows = await readRows(store, job.datasetId);
     const split = job.validationDatasetId
       ? { train: rows, validation: await readRows(store, job.validationDatasetId) }
       : splitTrainValidation(rows, { validationFraction: spec.validationFraction, seed: spec.prompt.seed ?? 0 });
     const { model, tokenizer } = await deps.models.get(job.modelId);
-    const promptSpec = resolvePromptSpec(spec.prompt, model.dims.hiddenSize);
-    const encoder = new TaskEncoder(spec.task, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: promptSpec.n });
-    const train = encoder.encodeAll(split.train);
-    const validation = split.validation.length ? encoder.encodeAll(split.validation) : [];
+    const { prompt, objective, train, validation } = prepareTrainingRun({
+      model, tokenizer, task: spec.task, prompt: spec.prompt, train: split.train, validation: split.validation,
+    });
+    created = prompt;
+    const promptSpec = prompt.spec;
     const options = { ...spec.training, checkpointEvery: deps.checkpointEvery };
     const saved = await store.checkpoints.find(jobId);
     const resumeFrom = saved ? decodeCheckpoint({ bytes: saved.data, name: `checkpoint of job ${jobId}` }) : undefined;
     if (resumeFrom) log.info({ jobId, step: resumeFrom.step }, 'resuming from checkpoint');
 
-    prompt = SoftPrompt.initialise(promptSpec, model, (text) => tokenizer.encode(text));
     // Null: the job was cancelled or finished while it waited.
     if (!(await store.jobs.markRunning(jobId, totalTrainingSteps(train.length, options)))) return;
     const result = await trainPrompt({
       prompt,
-      objective: objectiveFor(encoder, model),
+      objective,
       train,
       validation,
       options,
@@ -134,6 +132,6 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
     if (run.lastAttempt) await store.jobs.finish(jobId, 'failed', { error: { code: 'INTERNAL', message: (err as Error).message } });
     throw err;
   } finally {
-    prompt?.dispose();
+    created?.dispose();
   }
 }
