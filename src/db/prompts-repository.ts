@@ -90,5 +90,11 @@ export function createPromptsRepository(prisma: PrismaClient) {
     },
 
     findByJobId,
+
+    /** The id of a job's prompt, without reading its tensors. */
+    async idForJob(jobId: string): Promise<string | null> {
+      if (!isUuid(jobId)) return null;
+      return (await prisma.prompt.findUnique({ where: { jobId }, select: { id: true } }))?.id ?? null;
+    },
   };
 }

@@ -422,6 +422,7 @@ test('prompt tensors round-trip bit for bit, and a second create for the job ret
   assert.deepEqual(retried.metrics, { accuracy: 0.75 });
   assert.deepEqual(bitsOf(retried.tensors.X!.data), bitsOf(tensors.X.data));
   assert.equal((await store.prompts.findByJobId(job.id))?.id, created.id);
+  assert.equal(await store.prompts.idForJob(job.id), created.id);
   assert.equal(await prisma.prompt.count({ where: { jobId: job.id } }), 1);
 });
 
@@ -444,6 +445,7 @@ test('a prompt without X, with an unknown tensor or a shape that does not fit is
   await assert.rejects(store.prompts.create({ ...base, tensors: { X: tensor([1, 1], [1]), W: tensor([1], [1]) } }), /"W" is not one of/);
   await assert.rejects(store.prompts.create({ ...base, tensors: { X: tensor([2, 2], [1, 2, 3]) } }), /has 3 values for shape \[2, 2\]/);
   assert.equal(await store.prompts.findByJobId(job.id), null);
+  assert.equal(await store.prompts.idForJob(job.id), null);
 });
 
 test('float32 bytes are little-endian and read from any offset', () => {

@@ -26,7 +26,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     progress: job.progress || job.step ? { ...(job.progress as object | null), step: job.step, totalSteps: job.totalSteps } : null,
     bestMetrics: (job.bestMetrics as { loss: number } | null) ?? null,
     error: (job.error as { code: string; message: string } | null) ?? null,
-    promptId: job.status === 'succeeded' ? ((await store.prompts.findByJobId(job.id))?.id ?? null) : null,
+    promptId: job.status === 'succeeded' ? await store.prompts.idForJob(job.id) : null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
