@@ -12,7 +12,7 @@ export interface ScoredToken {
  * Rows `indices` of x [N, d], as a matMul with a one-hot matrix: differentiable on every backend
  * (wasm has no gradient for gather).
  */
-export function selectRows(x: tf.Tensor2D, indices: readonly number[]): tf.Tensor2D {
+function selectRows(x: tf.Tensor2D, indices: readonly number[]): tf.Tensor2D {
   return tf.tidy(() => tf.matMul(tf.cast(tf.oneHot(indices as number[], x.shape[0]), 'float32'), x));
 }
 

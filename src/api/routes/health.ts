@@ -17,7 +17,7 @@ export async function healthRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     const checks = await Promise.allSettled([
       deps.pingDatabase(),
       deps.redis.ping(),
-      Promise.race([deps.inference.ready(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('still starting')), 2000))]),
+      Promise.race([deps.inference.ready(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('still starting')), 2000).unref())]),
     ]);
     const [postgres, redis, backend] = checks;
     if (postgres.status === 'fulfilled' && redis.status === 'fulfilled' && backend.status === 'fulfilled') {
