@@ -1,17 +1,22 @@
 /**
- * Median step time and tokens/s of prompt-tuning steps (the trainer's own step: materialise the
- * prompt, forward, backward, clip, AdamW) on the first 16 SST-2 training sentences, n = 20, for
- * pt, lopt1 r=4 and lopt2 r=4, on every backend that starts here.
+ * Median step time of prompt-tuning steps (the trainer's own step: materialise the prompt,
+ * forward, backward, clip, AdamW) on the first 16 SST-2 training sentences, n = 20, for pt,
+ * lopt1 r=4 and lopt2 r=4, on every backend and kernel path that starts here (each TF.js backend
+ * with its own kernels, and with the OpenBLAS addon's where it is built), side by side with a
+ * PyTorch implementation of the same step measured in the same run (bench/pytorch/).
  *
- *   npm run bench:train -- [--model DIR] [--data FILE.tsv] [--steps N] [--backends wasm,cpu] [--json]
+ *   npm run bench:train -- [--model DIR] [--data FILE.tsv] [--steps N] [--backends wasm,cpu]
+ *                          [--methods pt,lopt1,lopt2] [--python python3] [--json]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../src/engine/backend.js';
+import { BACKEND_NAMES, initBackend, type BackendName, type NativeKernelsMode } from '../src/engine/backend.js';
 import { DATASET_PRESETS } from '../src/engine/datasets/dataset-presets.js';
 import { readDatasetFile } from '../src/engine/datasets/parse-dataset.js';
 import { loadFrozenModel } from '../src/engine/models/load-model.js';
-import { resolvePromptSpec, type PromptSpec } from '../src/engine/prompts/prompt-spec.js';
+import { loadNativeAddon } from '../src/engine/native/native-addon.js';
+import { NATIVE_KERNEL_BACKENDS } from '../src/engine/native/native-kernels.js';
+import { PROMPT_METHODS, resolvePromptSpec, type PromptMethod } from '../src/engine/prompts/prompt-spec.js';
 import { SoftPrompt } from '../src/engine/prompts/soft-prompt.js';
 import { objectiveFor } from '../src/engine/tasks/objective.js';
 import { TaskEncoder } from '../src/engine/tasks/task-encoder.js';
@@ -19,6 +24,7 @@ import { TASK_PRESETS } from '../src/engine/tasks/task-presets.js';
 import { loadTokenizer } from '../src/engine/tokenizer.js';
 import { trainPrompt } from '../src/engine/training/trainer.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
+import { findTorchPython, runPytorchBaseline, type BaselineRun } from './pytorch-baseline.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,63 +32,96 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: join(DATASETS_DIR, 'sst2', 'train.tsv') },
     steps: { type: 'string', default: '5' },
     backends: { type: 'string', default: BACKEND_NAMES.join(',') },
+    methods: { type: 'string', default: PROMPT_METHODS.join(',') },
+    python: { type: 'string', default: 'python3,/usr/bin/python3' },
     json: { type: 'boolean', default: false },
   },
 });
 const BATCH = 16;
 const N = 20;
-const METHODS: PromptSpec[] = [
-  { method: 'pt', n: N },
-  { method: 'lopt1', n: N, r: 4 },
-  { method: 'lopt2', n: N, r: 4 },
-];
-/** The pure-JavaScript backend is ~25× slower: fewer timed steps keep the run short. */
-const STEPS: Partial<Record<BackendName, number>> = { cpu: 2 };
+const R = 4;
+const LEARNING_RATE = 0.03;
+const CLIP = 1;
+/** The pure-JavaScript backend's own kernels are ~25× slower: fewer timed steps keep the run short. */
+const SLOW_PATH_STEPS = 2;
+const steps = Number(args.steps);
+const methods = args.methods.split(',') as PromptMethod[];
 
 const rows = (await readDatasetFile(args.data, DATASET_PRESETS.sst2)).slice(0, BATCH);
 const tokenizer = await loadTokenizer(args.model);
 const log = (line: string) => args.json || console.log(line);
+const python = findTorchPython(args.python.split(','));
 
-interface Result { backend: string; method: string; trainableParameters: number; medianStepMs: number; tokensPerSecond: number; steps: number }
-const results: Result[] = [];
-log(`model ${args.model}; batch ${BATCH} SST-2 sentences; n = ${N}`);
-log('backend   | method | params | ms/step (median) | tokens/s | steps');
-log('----------|--------|--------|------------------|----------|------');
-for (const backend of args.backends.split(',') as BackendName[]) {
-  try {
-    await initBackend(backend);
-  } catch {
-    log(`${backend.padEnd(9)} | not available here`);
-    continue;
-  }
-  const model = await loadFrozenModel(args.model);
-  const encoder = new TaskEncoder(TASK_PRESETS.sst2, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: N });
-  const train = encoder.encodeAll(rows);
-  const objective = objectiveFor(encoder, model);
-  const tokens = objective.tokens(train, N);
-  for (const spec of METHODS) {
-    const prompt = SoftPrompt.initialise(resolvePromptSpec(spec, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
-    const steps = STEPS[backend] ?? Number(args.steps);
-    const times: number[] = [];
-    let last = performance.now();
-    await trainPrompt({
-      prompt, objective, train,
-      options: { batchSize: BATCH, maxSteps: steps + 1 },
-      callbacks: {
-        onStepEnd: () => {
-          const now = performance.now();
-          times.push(now - last);
-          last = now;
-        },
-      },
-    });
-    const timed = times.slice(1).sort((a, b) => a - b); // the first step warms kernels and caches
-    const medianStepMs = timed[Math.floor(timed.length / 2)]!;
-    const result = { backend, method: spec.method, trainableParameters: prompt.trainableParameters, medianStepMs, tokensPerSecond: (tokens / medianStepMs) * 1000, steps };
-    results.push(result);
-    log(`${backend.padEnd(9)} | ${spec.method.padEnd(6)} | ${String(result.trainableParameters).padStart(6)} | ${medianStepMs.toFixed(0).padStart(16)} | ${result.tokensPerSecond.toFixed(0).padStart(8)} | ${steps}`);
-    prompt.dispose();
-  }
-  model.dispose();
+interface Path { backend: BackendName; native: NativeKernelsMode; label: string }
+function kernelPaths(backend: BackendName): Path[] {
+  const builtin: Path = { backend, native: 'off', label: backend };
+  if (!NATIVE_KERNEL_BACKENDS.includes(backend)) return [builtin];
+  return loadNativeAddon().addon ? [builtin, { backend, native: 'on', label: `${backend}+openblas` }] : [builtin];
 }
-if (args.json) console.log(JSON.stringify({ model: args.model, batch: BATCH, n: N, results }, null, 2));
+
+interface Row { method: string; path: string; trainableParameters: number; medianStepMs: number; firstLoss: number; steps: number }
+const rowsOut: Row[] = [];
+const baselines = new Map<PromptMethod, BaselineRun>();
+let tokens = 0;
+
+function report(row: Row): void {
+  rowsOut.push(row);
+  const best = baselines.get(row.method as PromptMethod)?.results.reduce((a, b) => (a.medianStepMs <= b.medianStepMs ? a : b));
+  const ratio = best ? (row.medianStepMs / best.medianStepMs).toFixed(2) : '—';
+  log(`${row.method.padEnd(6)} | ${row.path.padEnd(26)} | ${String(row.trainableParameters).padStart(6)} | ${row.medianStepMs.toFixed(0).padStart(7)} | ${((tokens / row.medianStepMs) * 1000).toFixed(0).padStart(8)} | ${ratio.padStart(10)} | ${row.firstLoss.toFixed(5)}`);
+}
+
+log(`model ${args.model}; batch ${BATCH} SST-2 sentences; n = ${N}, r = ${R}; median of ${steps} steps after one warm-up`);
+log(python ? `baseline: PyTorch via ${python} (bench/pytorch/prompt_step.py), same batch and initial prompt` : `baseline: no Python with torch among ${args.python} (Debian: apt install python3-torch)`);
+log('method | path                       | params | ms/step | tokens/s | × PyTorch* | first loss');
+log('-------|----------------------------|--------|---------|----------|------------|-----------');
+for (const backend of args.backends.split(',') as BackendName[]) {
+  for (const path of kernelPaths(backend)) {
+    try {
+      await initBackend(path.backend, path.native);
+    } catch {
+      log(`       | ${path.label.padEnd(26)} | not available here`);
+      continue;
+    }
+    const model = await loadFrozenModel(args.model);
+    const encoder = new TaskEncoder(TASK_PRESETS.sst2, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: N });
+    const train = encoder.encodeAll(rows);
+    const objective = objectiveFor(encoder, model);
+    tokens = objective.tokens(train, N);
+    for (const method of methods) {
+      const prompt = SoftPrompt.initialise(resolvePromptSpec({ method, n: N, r: R }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
+      if (python && !baselines.has(method)) {
+        const baseline = runPytorchBaseline(python, {
+          model: args.model, inputs: train.map((e) => e.input), labels: train.map((e) => e.label!),
+          labelTokens: encoder.labelTokens.map((word) => word[0]!), learningRate: LEARNING_RATE, clip: CLIP, steps, threads: [1, 2],
+        }, prompt);
+        baselines.set(method, baseline);
+        for (const result of baseline.results) {
+          report({ method, path: `pytorch ${result.form} ×${result.threads}`, trainableParameters: prompt.trainableParameters, medianStepMs: result.medianStepMs, firstLoss: result.firstLoss, steps });
+        }
+      }
+      const timedSteps = path.backend === 'cpu' && path.native === 'off' ? SLOW_PATH_STEPS : steps;
+      const times: number[] = [];
+      let firstLoss = NaN;
+      let last = performance.now();
+      await trainPrompt({
+        prompt, objective, train,
+        options: { batchSize: BATCH, maxSteps: timedSteps + 1, learningRate: LEARNING_RATE, clipNorm: CLIP },
+        callbacks: {
+          onStepEnd: ({ loss }) => {
+            const now = performance.now();
+            times.push(now - last);
+            last = now;
+            if (Number.isNaN(firstLoss)) firstLoss = loss;
+          },
+        },
+      });
+      const timed = times.slice(1).sort((a, b) => a - b); // the first step warms kernels and caches
+      report({ method, path: path.label, trainableParameters: prompt.trainableParameters, medianStepMs: timed[Math.floor(timed.length / 2)]!, firstLoss, steps: timedSteps });
+      prompt.dispose();
+    }
+    model.dispose();
+  }
+}
+log(`* step time ÷ the fastest PyTorch step of the same method measured above (below 1: faster than PyTorch); ${tokens} token positions per step`);
+if (args.json) console.log(JSON.stringify({ model: args.model, batch: BATCH, n: N, r: R, tokens, baselines: Object.fromEntries(baselines), results: rowsOut }, null, 2));

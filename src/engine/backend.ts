@@ -4,11 +4,15 @@
  * install everywhere, so they are imported only when tried.
  */
 import { EngineError } from './engine-error.js';
+import { restoreBuiltinKernels, useNativeKernels, type NativeKernelsStatus } from './native/native-kernels.js';
 import { tf } from './tf.js';
 
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendPreference = BackendName | 'auto';
+/** OpenBLAS matMul kernels: where built (`auto`), never (`off`), or an error when unavailable (`on`). */
+export const NATIVE_KERNEL_MODES = ['auto', 'off', 'on'] as const;
+export type NativeKernelsMode = (typeof NATIVE_KERNEL_MODES)[number];
 
 interface BackendCandidate {
   /** The optional package that registers this backend, if any. */
@@ -34,6 +38,8 @@ export interface BackendInfo {
   readonly tfjsName: string;
   readonly tfjsVersion: string;
   readonly fastTransposedMatMul: boolean;
+  /** Whether OpenBLAS runs the matMuls (and with how many threads), or why not. */
+  readonly nativeKernels: NativeKernelsStatus;
   /** Why each backend tried before this one was passed over. */
   readonly skipped: ReadonlyArray<{ name: BackendName; reason: string }>;
 }
@@ -60,12 +66,29 @@ export function parseBackendPreference(value: string | undefined): BackendPrefer
   throw new EngineError('BAD_ARGUMENT', `unknown backend "${preference}"; expected auto or one of ${BACKEND_NAMES.join(', ')}`);
 }
 
+export function parseNativeKernelsMode(value: string | undefined): NativeKernelsMode {
+  const mode = value ?? 'auto';
+  if ((NATIVE_KERNEL_MODES as readonly string[]).includes(mode)) return mode as NativeKernelsMode;
+  throw new EngineError('BAD_ARGUMENT', `unknown native kernels mode "${mode}"; expected ${NATIVE_KERNEL_MODES.join(', ')}`);
+}
+
+function nativeKernelsFor(tfjsName: string, mode: NativeKernelsMode): NativeKernelsStatus {
+  if (mode === 'off') return { active: false, reason: 'turned off' };
+  const status = useNativeKernels(tfjsName);
+  if (!status.active && mode === 'on') {
+    throw new EngineError('BACKEND_UNAVAILABLE', `native kernels were asked for but cannot run: ${status.reason}`);
+  }
+  return status;
+}
+
 /**
  * Starts the preferred backend, or the first that works in the order above for `auto`. A backend
- * asked for by name that cannot start is an error, never a silent fallback.
+ * asked for by name that cannot start is an error, never a silent fallback. On wasm and cpu the
+ * OpenBLAS kernels stand in for the matMuls as `nativeKernels` says.
  */
-export async function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+export async function initBackend(preference: BackendPreference = 'auto', nativeKernels: NativeKernelsMode = 'auto'): Promise<BackendInfo> {
   tf.enableProdMode();
+  restoreBuiltinKernels();
   const order = preference === 'auto' ? BACKEND_NAMES : [preference];
   const skipped: Array<{ name: BackendName; reason: string }> = [];
   for (const name of order) {
@@ -80,7 +103,8 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
       continue;
     }
     const { tfjsName, fastTransposedMatMul } = CANDIDATES[name];
-    active = { name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul, skipped };
+    const native = nativeKernelsFor(tfjsName, nativeKernels);
+    active = { name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul: fastTransposedMatMul || native.active, nativeKernels: native, skipped };
     return active;
   }
   throw new EngineError('BACKEND_UNAVAILABLE', `no TensorFlow.js backend could start: ${JSON.stringify(skipped)}`);

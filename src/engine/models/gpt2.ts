@@ -5,6 +5,7 @@
  */
 import { gelu } from '../activations.js';
 import { EngineError } from '../engine-error.js';
+import { nativeAttention, nativeGelu, nativeLayerNorm } from '../native/native-ops.js';
 import { tf } from '../tf.js';
 import { FrozenLinear } from './frozen-linear.js';
 import type { FrozenModel, ModelDimensions } from './frozen-model.js';
@@ -14,7 +15,7 @@ import type { Gpt2Weights, LayerNormWeights, LinearWeights } from './gpt2-weight
 /** Added to the attention scores of keys a query may not see; exp() of it is exactly 0. */
 const MASKED = -1e9;
 
-function layerNorm(x: tf.Tensor2D, { gamma, beta }: LayerNormWeights, epsilon: number): tf.Tensor2D {
+function portableLayerNorm(x: tf.Tensor2D, { gamma, beta }: LayerNormWeights, epsilon: number): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon))), gamma), beta);
 }
@@ -37,11 +38,28 @@ function attentionMask(lengths: readonly number[], T: number, P: number): tf.Ten
   return tf.tensor4d(mask, [lengths.length, 1, T, width]);
 }
 
-/** Attention keys and values of some positions, (B, H, T, hs) each. */
-interface KeyValues {
-  readonly keys: tf.Tensor4D;
-  readonly values: tf.Tensor4D;
+/** A batch of B sequences of T positions, real up to `lengths`, and the portable path's additive mask. */
+interface SequenceBatch {
+  readonly B: number;
+  readonly T: number;
+  readonly lengths: readonly number[];
+  /** (B, 1, T, P + T); null when the native attention kernel, which masks by `lengths`, runs. */
+  readonly mask: tf.Tensor4D | null;
 }
+
+/** The parts the OpenBLAS addon's fused kernels can run, or TF.js compositions where it does not. */
+interface ModelOps {
+  readonly gelu: <T extends tf.Tensor>(x: T) => T;
+  readonly layerNorm: (x: tf.Tensor2D, weights: LayerNormWeights, epsilon: number) => tf.Tensor2D;
+  readonly nativeAttention: boolean;
+}
+
+const PORTABLE_OPS: ModelOps = { gelu, layerNorm: portableLayerNorm, nativeAttention: false };
+const NATIVE_OPS: ModelOps = {
+  gelu: nativeGelu,
+  layerNorm: (x, { gamma, beta }, epsilon) => nativeLayerNorm(x, gamma, beta, epsilon),
+  nativeAttention: true,
+};
 
 class Gpt2Block {
   private readonly qkv: FrozenLinear;
@@ -56,6 +74,7 @@ class Gpt2Block {
     linears: { attnQkv: LinearWeights; attnProj: LinearWeights; mlpFc: LinearWeights; mlpProj: LinearWeights },
     private readonly scoreScale: number,
     frozenLinear: (w: LinearWeights) => FrozenLinear,
+    private readonly ops: ModelOps,
   ) {
     this.qkv = frozenLinear(linears.attnQkv);
     this.proj = frozenLinear(linears.attnProj);
@@ -64,31 +83,33 @@ class Gpt2Block {
   }
 
   /**
-   * x: (B·T, d) → (B·T, d). With `past`, the keys and values of P earlier positions shared by
-   * every row, (1, H, P, hs), come before the row's own; the mask is then (B, 1, T, P + T).
-   * Also returns this block's keys and values, (B, H, T, hs).
+   * x: (B·T, d) → (B·T, d). With `past`, the [q | k | v] rows (P, 3d) of P earlier positions
+   * shared by every sequence, whose keys and values come before the sequence's own. Also returns
+   * this block's [q | k | v] rows (B·T, 3d), the `past` of positions that follow.
    */
-  apply(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D, past?: KeyValues): { out: tf.Tensor2D; keyValues: KeyValues } {
+  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D): { out: tf.Tensor2D; qkv: tf.Tensor2D } {
     const eps = this.config.layerNormEpsilon;
-    const { out: attention, keyValues } = this.attention(layerNorm(x, this.ln1, eps), B, T, mask, past);
-    const attended = tf.add<tf.Tensor2D>(x, attention);
-    const hidden = gelu(this.fc.apply(layerNorm(attended, this.ln2, eps)));
-    return { out: tf.add(attended, this.fcProj.apply(hidden)), keyValues };
+    const qkv = this.qkv.apply(this.ops.layerNorm(x, this.ln1, eps));
+    const attended = tf.add<tf.Tensor2D>(x, this.proj.apply(this.attention(qkv, batch, past)));
+    const hidden = this.ops.gelu(this.fc.apply(this.ops.layerNorm(attended, this.ln2, eps)));
+    return { out: tf.add(attended, this.fcProj.apply(hidden)), qkv };
   }
 
-  private attention(x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor4D, past?: KeyValues): { out: tf.Tensor2D; keyValues: KeyValues } {
+  /** Context (B·T, d) of the heads' attention over `past` and the sequence's own positions. */
+  private attention(qkv: tf.Tensor2D, { B, T, lengths, mask }: SequenceBatch, past?: tf.Tensor2D): tf.Tensor2D {
     const { hiddenSize: d, numHeads: H } = this.config;
+    if (this.ops.nativeAttention) return nativeAttention(qkv, past ?? null, { lengths: [...lengths], heads: H, scale: this.scoreScale });
     const hs = d / H;
-    const [q, k, v] = tf.split(this.qkv.apply(x), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each (B·T, d)
-    const heads = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, hs)
-    const own = { keys: heads(k), values: heads(v) };
-    const withPast = (mine: tf.Tensor4D, shared: tf.Tensor4D | undefined) =>
-      shared ? tf.concat([tf.broadcastTo(shared, [B, H, shared.shape[2], hs]), mine], 2) : mine; // (B, H, P+T, hs)
-    const keys = withPast(own.keys, past?.keys);
-    const scores = tf.add(tf.mul(tf.matMul(heads(q), keys, false, true), this.scoreScale), mask); // (B, H, T, P+T)
-    const context = tf.matMul(tf.softmax(scores), withPast(own.values, past?.values)); // (B, H, T, hs)
-    const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D; // (B·T, d)
-    return { out: this.proj.apply(merged), keyValues: own };
+    const heads = (t: tf.Tensor2D, rows: number) => tf.transpose(tf.reshape(t, [rows, t.shape[0] / rows, H, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (rows, H, ·, hs)
+    const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // each (B·T, d)
+    const [, pastK, pastV] = past ? (tf.split(past, 3, 1) as tf.Tensor2D[]) : [];
+    const withPast = (mine: tf.Tensor2D, shared: tf.Tensor2D | undefined) => {
+      const own = heads(mine, B);
+      return shared ? tf.concat([tf.broadcastTo(heads(shared, 1), [B, H, shared.shape[0], hs]), own], 2) : own; // (B, H, P+T, hs)
+    };
+    const scores = tf.add(tf.mul(tf.matMul(heads(q, B), withPast(k, pastK), false, true), this.scoreScale), mask!); // (B, H, T, P+T)
+    const context = tf.matMul(tf.softmax(scores), withPast(v, pastV)); // (B, H, T, hs)
+    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
   }
 }
 
@@ -100,14 +121,18 @@ export class Gpt2Model implements FrozenModel {
   /** Tensors made here (transposes) and the imported weights, all disposed together. */
   private readonly owned: tf.Tensor[];
 
+  private readonly ops: ModelOps;
+
   /**
-   * @param precomputeTransposes keep Wᵀ of every layer for the backward pass (see FrozenLinear)
+   * @param options.precomputeTransposes keep Wᵀ of every layer for the backward pass (see FrozenLinear)
+   * @param options.nativeOps run attention and GELU on the OpenBLAS addon's fused kernels (see native-ops.ts)
    */
   constructor(
     private readonly config: Gpt2Config,
     private readonly weights: Gpt2Weights,
-    precomputeTransposes: boolean,
+    { precomputeTransposes, nativeOps }: { precomputeTransposes: boolean; nativeOps: boolean },
   ) {
+    this.ops = nativeOps ? NATIVE_OPS : PORTABLE_OPS;
     this.dims = {
       vocabSize: config.vocabSize,
       hiddenSize: config.hiddenSize,
@@ -127,7 +152,7 @@ export class Gpt2Model implements FrozenModel {
     this.blocks = weights.blocks.map((w, i) => {
       const headSize = config.hiddenSize / config.numHeads;
       const scale = (config.scaleAttnWeights ? 1 / Math.sqrt(headSize) : 1) / (config.scaleAttnByInverseLayerIdx ? i + 1 : 1);
-      return new Gpt2Block(config, w.ln1, w.ln2, w, scale, frozenLinear);
+      return new Gpt2Block(config, w.ln1, w.ln2, w, scale, frozenLinear, this.ops);
     });
     // The head is tied to the token embeddings: logits = h·wteᵀ, so W = wteᵀ and Wᵀ = wte.
     this.head = new FrozenLinear(keep(tf.transpose(weights.wte)), null, weights.wte);
@@ -146,8 +171,8 @@ export class Gpt2Model implements FrozenModel {
     this.checkInput(inputs, lengths, 0);
     return tf.tidy(() => {
       let x = this.withPositions(inputs, 0);
-      const mask = attentionMask(lengths, T, 0);
-      for (const block of this.blocks) x = block.apply(x, B, T, mask).out;
+      const batch = this.sequenceBatch(lengths, T, 0);
+      for (const block of this.blocks) x = block.apply(x, batch).out;
       return this.finalNorm(x, [B, T, d]);
     });
   }
@@ -160,15 +185,20 @@ export class Gpt2Model implements FrozenModel {
       // The prefix sees only itself (causal), so one pass over it serves every row.
       let p = this.withPositions(tf.expandDims(prefix, 0) as tf.Tensor3D, 0); // (n, d)
       let x = this.withPositions(inputs, n); // (B·L, d)
-      const prefixMask = attentionMask([n], n, 0);
-      const inputMask = attentionMask(lengths, L, n);
+      const prefixBatch = this.sequenceBatch([n], n, 0);
+      const inputBatch = this.sequenceBatch(lengths, L, n);
       for (const block of this.blocks) {
-        const { out, keyValues } = block.apply(p, 1, n, prefixMask);
+        const { out, qkv } = block.apply(p, prefixBatch);
         p = out;
-        x = block.apply(x, B, L, inputMask, keyValues).out;
+        x = block.apply(x, inputBatch, qkv).out;
       }
       return this.finalNorm(x, [B, L, d]);
     });
+  }
+
+  /** B = lengths.length sequences of T positions after P shared ones. */
+  private sequenceBatch(lengths: readonly number[], T: number, P: number): SequenceBatch {
+    return { B: lengths.length, T, lengths, mask: this.ops.nativeAttention ? null : attentionMask(lengths, T, P) };
   }
 
   /** (B, T, d) inputs at positions offset … offset+T−1 → (B·T, d) with position embeddings added. */
@@ -179,7 +209,7 @@ export class Gpt2Model implements FrozenModel {
   }
 
   private finalNorm(x: tf.Tensor2D, shape: [number, number, number]): tf.Tensor3D {
-    return tf.reshape(layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon), shape);
+    return tf.reshape(this.ops.layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon), shape);
   }
 
   logits(hidden: tf.Tensor2D): tf.Tensor2D {

@@ -27,7 +27,11 @@ const MODEL_TYPES: Record<string, ModelType> = {
     },
     load: (raw, configPath, weights) => {
       const config = parseGpt2Config(configPath, raw);
-      return new Gpt2Model(config, importGpt2Weights(weights, config), !activeBackend().fastTransposedMatMul);
+      const backend = activeBackend();
+      return new Gpt2Model(config, importGpt2Weights(weights, config), {
+        precomputeTransposes: !backend.fastTransposedMatMul,
+        nativeOps: backend.nativeKernels.active,
+      });
     },
   },
 };

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "lopt_native_kernels",
+      "sources": ["src/addon.c", "src/gemm.c", "src/attention.c", "src/gelu.c", "src/layer-norm.c"],
+      "cflags": ["-O3", "-std=c11", "-fopenmp-simd"],
+      "libraries": ["-lopenblas", "-lm"]
+    }
+  ]
+}

@@ -1,0 +1,234 @@
+/*
+ * N-API surface of the kernels. Every tensor is a typed-array view of a backend's own memory;
+ * sizes are checked against the views here so that a wrong call throws instead of corrupting it.
+ */
+#include <cblas.h>
+#include <node_api.h>
+#include <stddef.h>
+
+#include "kernels.h"
+
+#define MAX_ARGS 13
+
+typedef struct {
+  napi_env env;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  bool failed;
+} call;
+
+static bool start(napi_env env, napi_callback_info info, call *c, size_t expected) {
+  c->env = env;
+  c->argc = MAX_ARGS;
+  c->failed = napi_get_cb_info(env, info, &c->argc, c->argv, NULL, NULL) != napi_ok || c->argc != expected;
+  if (c->failed) napi_throw_type_error(env, "LOPT_NATIVE", "wrong number of arguments");
+  return !c->failed;
+}
+
+static void fail(call *c, const char *message) {
+  if (!c->failed) napi_throw_range_error(c->env, "LOPT_NATIVE", message);
+  c->failed = true;
+}
+
+/* A typed array of `type` holding `expected` elements (any count when expected < 0); NULL for JS null when nullable. */
+static void *array(call *c, size_t i, napi_typedarray_type type, int64_t expected, bool nullable) {
+  if (c->failed) return NULL;
+  napi_valuetype kind;
+  if (nullable && napi_typeof(c->env, c->argv[i], &kind) == napi_ok && kind == napi_null) return NULL;
+  bool is_typed = false;
+  napi_typedarray_type actual;
+  size_t length;
+  void *data = NULL;
+  if (napi_is_typedarray(c->env, c->argv[i], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(c->env, c->argv[i], &actual, &length, &data, NULL, NULL) != napi_ok || actual != type) {
+    fail(c, type == napi_float32_array ? "expected a Float32Array" : "expected an Int32Array");
+    return NULL;
+  }
+  if (expected >= 0 && (int64_t)length != expected) fail(c, "an array's length does not match the sizes given");
+  return data;
+}
+
+static int64_t integer(call *c, size_t i) {
+  int64_t value = 0;
+  if (!c->failed && (napi_get_value_int64(c->env, c->argv[i], &value) != napi_ok || value < 0)) fail(c, "expected a non-negative integer");
+  return value;
+}
+
+static double number(call *c, size_t i) {
+  double value = 0;
+  if (!c->failed && napi_get_value_double(c->env, c->argv[i], &value) != napi_ok) fail(c, "expected a number");
+  return value;
+}
+
+static bool boolean(call *c, size_t i) {
+  bool value = false;
+  if (!c->failed && napi_get_value_bool(c->env, c->argv[i], &value) != napi_ok) fail(c, "expected a boolean");
+  return value;
+}
+
+/* gemm(a, b, out, bias | null, aIndex, bIndex, aCount, bCount, m, n, k, transposeA, transposeB) */
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 13)) return NULL;
+  const int64_t a_count = integer(&c, 6), b_count = integer(&c, 7), m = integer(&c, 8), n = integer(&c, 9), k = integer(&c, 10);
+  const int32_t *a_index = array(&c, 4, napi_int32_array, -1, false);
+  size_t batch = 0;
+  if (!c.failed) napi_get_typedarray_info(env, c.argv[4], NULL, &batch, NULL, NULL, NULL);
+  const int32_t *b_index = array(&c, 5, napi_int32_array, (int64_t)batch, false);
+  const float *a = array(&c, 0, napi_float32_array, a_count * m * k, false);
+  const float *b = array(&c, 1, napi_float32_array, b_count * k * n, false);
+  float *out = array(&c, 2, napi_float32_array, (int64_t)batch * m * n, false);
+  const float *bias = array(&c, 3, napi_float32_array, n, true);
+  const bool trans_a = boolean(&c, 11), trans_b = boolean(&c, 12);
+  for (size_t i = 0; !c.failed && i < batch; i++) {
+    if (a_index[i] < 0 || a_index[i] >= a_count || b_index[i] < 0 || b_index[i] >= b_count) fail(&c, "a batch index is out of range");
+  }
+  if (c.failed) return NULL;
+  lopt_gemm(a, b, out, bias, (int64_t)batch, a_index, b_index, m, n, k, trans_a, trans_b);
+  return NULL;
+}
+
+/* The attention sizes that follow the tensors: lengths, batch, t, prefix, heads, headSize, scale. */
+static lopt_attention_dims attention_dims(call *c, size_t first) {
+  lopt_attention_dims d = {integer(c, first + 1), integer(c, first + 2), integer(c, first + 3), integer(c, first + 4),
+                           integer(c, first + 5), NULL, (float)number(c, first + 6)};
+  d.lengths = array(c, first, napi_int32_array, d.batch, false);
+  for (int64_t b = 0; !c->failed && b < d.batch; b++) {
+    if (d.lengths[b] < 1 || d.lengths[b] > d.t) fail(c, "every length must be in 1 … t");
+  }
+  if (d.batch == 0 || d.t == 0 || d.heads == 0 || d.head_size == 0) fail(c, "attention sizes must be positive");
+  return d;
+}
+
+/* attentionForward(qkv, prefixQkv | null, context, probs, lengths, batch, t, prefix, heads, headSize, scale) */
+static napi_value attention_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 11)) return NULL;
+  const lopt_attention_dims d = attention_dims(&c, 4);
+  const int64_t width = d.heads * d.head_size, rows = d.batch * d.t;
+  const float *qkv = array(&c, 0, napi_float32_array, rows * 3 * width, false);
+  const float *prefix_qkv = array(&c, 1, napi_float32_array, d.prefix * 3 * width, d.prefix == 0);
+  float *context = array(&c, 2, napi_float32_array, rows * width, false);
+  float *probs = array(&c, 3, napi_float32_array, rows * d.heads * (d.prefix + d.t), false);
+  if (c.failed) return NULL;
+  lopt_attention_forward(&d, qkv, prefix_qkv, context, probs);
+  return NULL;
+}
+
+/* attentionBackward(dContext, qkv, prefixQkv | null, probs, dQkv, dPrefixQkv | null, lengths, batch, t, prefix, heads, headSize, scale) */
+static napi_value attention_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 13)) return NULL;
+  const lopt_attention_dims d = attention_dims(&c, 6);
+  const int64_t width = d.heads * d.head_size, rows = d.batch * d.t;
+  const float *d_context = array(&c, 0, napi_float32_array, rows * width, false);
+  const float *qkv = array(&c, 1, napi_float32_array, rows * 3 * width, false);
+  const float *prefix_qkv = array(&c, 2, napi_float32_array, d.prefix * 3 * width, d.prefix == 0);
+  const float *probs = array(&c, 3, napi_float32_array, rows * d.heads * (d.prefix + d.t), false);
+  float *d_qkv = array(&c, 4, napi_float32_array, rows * 3 * width, false);
+  float *d_prefix_qkv = array(&c, 5, napi_float32_array, d.prefix * 3 * width, d.prefix == 0);
+  if (c.failed) return NULL;
+  lopt_attention_backward(&d, d_context, qkv, prefix_qkv, probs, d_qkv, d_prefix_qkv);
+  return NULL;
+}
+
+/* geluForward(x, out) */
+static napi_value gelu_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 2)) return NULL;
+  size_t size = 0;
+  const float *x = array(&c, 0, napi_float32_array, -1, false);
+  if (!c.failed) napi_get_typedarray_info(env, c.argv[0], NULL, &size, NULL, NULL, NULL);
+  float *out = array(&c, 1, napi_float32_array, (int64_t)size, false);
+  if (c.failed) return NULL;
+  lopt_gelu_forward(x, out, (int64_t)size);
+  return NULL;
+}
+
+/* geluBackward(x, dy, dx) */
+static napi_value gelu_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 3)) return NULL;
+  size_t size = 0;
+  const float *x = array(&c, 0, napi_float32_array, -1, false);
+  if (!c.failed) napi_get_typedarray_info(env, c.argv[0], NULL, &size, NULL, NULL, NULL);
+  const float *dy = array(&c, 1, napi_float32_array, (int64_t)size, false);
+  float *dx = array(&c, 2, napi_float32_array, (int64_t)size, false);
+  if (c.failed) return NULL;
+  lopt_gelu_backward(x, dy, dx, (int64_t)size);
+  return NULL;
+}
+
+/* The rows and width of x when gamma has one value per column. */
+static void layer_norm_sizes(call *c, size_t x_arg, size_t gamma_arg, int64_t *rows, int64_t *width) {
+  size_t size = 0, columns = 0;
+  if (array(c, x_arg, napi_float32_array, -1, false)) napi_get_typedarray_info(c->env, c->argv[x_arg], NULL, &size, NULL, NULL, NULL);
+  if (array(c, gamma_arg, napi_float32_array, -1, false)) napi_get_typedarray_info(c->env, c->argv[gamma_arg], NULL, &columns, NULL, NULL, NULL);
+  if (!c->failed && (columns == 0 || size % columns != 0)) fail(c, "x's size is not a multiple of gamma's");
+  *width = (int64_t)columns;
+  *rows = columns ? (int64_t)(size / columns) : 0;
+}
+
+/* layerNormForward(x, gamma, beta, out, epsilon) */
+static napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 5)) return NULL;
+  int64_t rows, width;
+  layer_norm_sizes(&c, 0, 1, &rows, &width);
+  const float *x = array(&c, 0, napi_float32_array, rows * width, false), *gamma = array(&c, 1, napi_float32_array, width, false);
+  const float *beta = array(&c, 2, napi_float32_array, width, false);
+  float *out = array(&c, 3, napi_float32_array, rows * width, false);
+  const float epsilon = (float)number(&c, 4);
+  if (c.failed) return NULL;
+  lopt_layer_norm_forward(x, gamma, beta, out, rows, width, epsilon);
+  return NULL;
+}
+
+/* layerNormBackward(x, gamma, dy, dx, epsilon) */
+static napi_value layer_norm_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 5)) return NULL;
+  int64_t rows, width;
+  layer_norm_sizes(&c, 0, 1, &rows, &width);
+  const float *x = array(&c, 0, napi_float32_array, rows * width, false), *gamma = array(&c, 1, napi_float32_array, width, false);
+  const float *dy = array(&c, 2, napi_float32_array, rows * width, false);
+  float *dx = array(&c, 3, napi_float32_array, rows * width, false);
+  const float epsilon = (float)number(&c, 4);
+  if (c.failed) return NULL;
+  lopt_layer_norm_backward(x, gamma, dy, dx, rows, width, epsilon);
+  return NULL;
+}
+
+/* threads(n?): OpenBLAS's thread count, set first when n is given. */
+static napi_value threads(napi_env env, napi_callback_info info) {
+  call c;
+  c.env = env;
+  c.argc = 1;
+  c.failed = napi_get_cb_info(env, info, &c.argc, c.argv, NULL, NULL) != napi_ok;
+  if (!c.failed && c.argc == 1) {
+    const int64_t wanted = integer(&c, 0);
+    if (wanted < 1) fail(&c, "threads(n) needs a positive integer");
+    if (c.failed) return NULL;
+    openblas_set_num_threads((int)wanted);
+  }
+  napi_value result;
+  if (napi_create_int32(env, openblas_get_num_threads(), &result) != napi_ok) return NULL;
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionForward", NULL, attention_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionBackward", NULL, attention_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"geluForward", NULL, gelu_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"geluBackward", NULL, gelu_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormForward", NULL, layer_norm_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormBackward", NULL, layer_norm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,37 @@
+/* The numeric kernels behind the addon's functions; addon.c checks and unpacks the arguments. */
+#ifndef LOPT_KERNELS_H
+#define LOPT_KERNELS_H
+#include <stdbool.h>
+#include <stdint.h>
+
+/* out[i] = op(a[a_index[i]]) · op(b[b_index[i]]) (+ bias on every row), row-major, i < batch. */
+void lopt_gemm(const float *a, const float *b, float *out, const float *bias, int64_t batch, const int32_t *a_index,
+               const int32_t *b_index, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b);
+
+/* Sizes of a causal self-attention over rows of [q | k | v] (width 3·heads·head_size), each of the
+ * batch's sequences of length t after `prefix` positions shared by every sequence. */
+typedef struct {
+  int64_t batch, t, prefix, heads, head_size;
+  const int32_t *lengths; /* real positions of each sequence; later ones are padding */
+  float scale;
+} lopt_attention_dims;
+
+/* context [batch·t, heads·head_size]; probs [batch, heads, t, prefix + t] kept for the gradient. */
+void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, const float *prefix_qkv, float *context,
+                            float *probs);
+
+/* Gradients of the forward pass: d_qkv [batch·t, 3·width], d_prefix_qkv [prefix, 3·width] (its q part 0). */
+void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_context, const float *qkv,
+                             const float *prefix_qkv, const float *probs, float *d_qkv, float *d_prefix_qkv);
+
+/* GELU, tanh approximation, and its gradient dx = dy · gelu'(x). */
+void lopt_gelu_forward(const float *x, float *out, int64_t size);
+void lopt_gelu_backward(const float *x, const float *dy, float *dx, int64_t size);
+
+/* Layer normalisation of `rows` rows of `width` over the last dimension, and its input gradient. */
+void lopt_layer_norm_forward(const float *x, const float *gamma, const float *beta, float *out, int64_t rows, int64_t width,
+                             float epsilon);
+void lopt_layer_norm_backward(const float *x, const float *gamma, const float *dy, float *dx, int64_t rows, int64_t width,
+                              float epsilon);
+
+#endif

@@ -1,0 +1,44 @@
+/**
+ * The optional OpenBLAS addon (`native/`, built by node-gyp at install where OpenBLAS and a
+ * compiler are present). Loading it is attempted once; where it is missing the engine keeps
+ * TensorFlow.js's own kernels.
+ */
+import { createRequire } from 'node:module';
+
+/** Sizes of an attention call; see native/src/kernels.h. */
+export type AttentionSizes = [lengths: Int32Array, batch: number, t: number, prefix: number, heads: number, headSize: number, scale: number];
+
+export interface NativeAddon {
+  /** out[i] = op(a[aIndex[i]]) · op(b[bIndex[i]]) (+ bias on every row), row-major. */
+  gemm(
+    a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array | null, aIndex: Int32Array, bIndex: Int32Array,
+    aCount: number, bCount: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean,
+  ): void;
+  attentionForward(qkv: Float32Array, prefixQkv: Float32Array | null, context: Float32Array, probs: Float32Array, ...sizes: AttentionSizes): void;
+  attentionBackward(
+    dContext: Float32Array, qkv: Float32Array, prefixQkv: Float32Array | null, probs: Float32Array,
+    dQkv: Float32Array, dPrefixQkv: Float32Array | null, ...sizes: AttentionSizes
+  ): void;
+  geluForward(x: Float32Array, out: Float32Array): void;
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  layerNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, epsilon: number): void;
+  /** dx only: the scale and shift are frozen. */
+  layerNormBackward(x: Float32Array, gamma: Float32Array, dy: Float32Array, dx: Float32Array, epsilon: number): void;
+  /** OpenBLAS's thread count; sets it first when given. */
+  threads(set?: number): number;
+}
+
+export type AddonLoad = { addon: NativeAddon } | { addon: null; reason: string };
+
+let load: AddonLoad | undefined;
+
+export function loadNativeAddon(): AddonLoad {
+  if (!load) {
+    try {
+      load = { addon: createRequire(import.meta.url)('lopt-native-kernels') as NativeAddon };
+    } catch (err) {
+      load = { addon: null, reason: `lopt-native-kernels is not built: ${(err as Error).message.split('\n')[0]}` };
+    }
+  }
+  return load;
+}

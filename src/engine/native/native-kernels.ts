@@ -1,0 +1,188 @@
+/**
+ * Registers the OpenBLAS addon's kernels with TensorFlow.js on the backends whose tensor memory it
+ * can read in place (the wasm heap, the cpu backend's arrays): its gemm stands in for matMul
+ * (BatchMatMul, _FusedMatMul; cases it does not cover fall through to the backend's kernel, and
+ * TF.js builds their gradients from the same forward kernels), and the fused attention and GELU
+ * and layer-norm kernels behind native-ops.ts are added.
+ */
+import { tf } from '../tf.js';
+import { planGemm } from './gemm-plan.js';
+import { loadNativeAddon, type AttentionSizes, type NativeAddon } from './native-addon.js';
+
+type TensorInfo = tf.TensorInfo;
+
+/** Float32 tensor memory of one backend, without copies. */
+interface TensorMemory {
+  allocate(backend: unknown, shape: number[]): TensorInfo;
+  /** A view of a tensor's memory. Take views only after every allocation of a kernel call: allocating may move the wasm heap. */
+  view(backend: unknown, tensor: TensorInfo): Float32Array;
+}
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(tensor: TensorInfo): Float32Array;
+}
+
+interface CpuBackend {
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  data: { get(dataId: object): { values: Float32Array } };
+}
+
+const MEMORY: Record<string, TensorMemory> = {
+  wasm: {
+    allocate: (backend, shape) => (backend as WasmBackend).makeOutput(shape, 'float32'),
+    view: (backend, tensor) => (backend as WasmBackend).typedArrayFromHeap(tensor),
+  },
+  cpu: {
+    allocate: (backend, shape) => (backend as CpuBackend).makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, d) => p * d, 1))),
+    view: (backend, tensor) => (backend as CpuBackend).data.get(tensor.dataId).values,
+  },
+};
+
+/** The TF.js backends whose tensor memory the addon can read. */
+export const NATIVE_KERNEL_BACKENDS = Object.keys(MEMORY);
+
+export const ATTENTION_KERNEL = 'LoptAttention';
+export const ATTENTION_GRAD_KERNEL = 'LoptAttentionGrad';
+export const GELU_KERNEL = 'LoptGelu';
+export const GELU_GRAD_KERNEL = 'LoptGeluGrad';
+export const LAYER_NORM_KERNEL = 'LoptLayerNorm';
+export const LAYER_NORM_GRAD_KERNEL = 'LoptLayerNormGrad';
+
+export interface AttentionAttrs {
+  readonly lengths: number[];
+  readonly heads: number;
+  readonly scale: number;
+}
+
+interface KernelArgs<Inputs> {
+  inputs: Inputs;
+  backend: unknown;
+  attrs: Record<string, unknown>;
+}
+
+type Kernel<Inputs> = (addon: NativeAddon, memory: TensorMemory, args: KernelArgs<Inputs>) => TensorInfo | TensorInfo[];
+
+function matMulKernel(builtin: tf.KernelFunc): Kernel<{ a: TensorInfo; b: TensorInfo; bias?: TensorInfo | null; preluActivationWeights?: TensorInfo | null }> {
+  return (addon, memory, args) => {
+    const { inputs: { a, b, bias, preluActivationWeights }, backend } = args;
+    const { transposeA, transposeB, activation } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const plain = (activation ?? 'linear') === 'linear' && !preluActivationWeights;
+    const float32 = [a, b, bias].every((t) => !t || t.dtype === 'float32');
+    const plan = plain && float32 ? planGemm(a.shape, b.shape, transposeA, transposeB, bias?.shape ?? null) : null;
+    if (!plan) return builtin(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const out = memory.allocate(backend, plan.outShape);
+    addon.gemm(
+      memory.view(backend, a), memory.view(backend, b), memory.view(backend, out), bias ? memory.view(backend, bias) : null,
+      plan.aIndex, plan.bIndex, plan.aCount, plan.bCount, plan.m, plan.n, plan.k, transposeA, transposeB,
+    );
+    return out;
+  };
+}
+
+/** Sizes of an attention call from its [q | k | v] rows (batch·t, 3·width) and the shared prefix's. */
+function attentionSizes(qkv: TensorInfo, prefixQkv: TensorInfo | undefined, attrs: Record<string, unknown>): AttentionSizes {
+  const { lengths, heads, scale } = attrs as unknown as AttentionAttrs;
+  const [rows, width3] = qkv.shape as [number, number];
+  return [Int32Array.from(lengths), lengths.length, rows / lengths.length, prefixQkv?.shape[0] ?? 0, heads, width3 / 3 / heads, scale];
+}
+
+const attentionKernel: Kernel<{ qkv: TensorInfo; prefixQkv?: TensorInfo }> = (addon, memory, { inputs: { qkv, prefixQkv }, backend, attrs }) => {
+  const sizes = attentionSizes(qkv, prefixQkv, attrs);
+  const [, batch, t, prefix, heads] = sizes;
+  const [rows, width3] = qkv.shape as [number, number];
+  const context = memory.allocate(backend, [rows, width3 / 3]);
+  const probs = memory.allocate(backend, [batch, heads, t, prefix + t]);
+  const view = (x: TensorInfo) => memory.view(backend, x);
+  addon.attentionForward(view(qkv), prefixQkv ? view(prefixQkv) : null, view(context), view(probs), ...sizes);
+  return [context, probs];
+};
+
+const attentionGradKernel: Kernel<{ dContext: TensorInfo; qkv: TensorInfo; prefixQkv?: TensorInfo; probs: TensorInfo }> = (addon, memory, args) => {
+  const { inputs: { dContext, qkv, prefixQkv, probs }, backend, attrs } = args;
+  const dQkv = memory.allocate(backend, [...qkv.shape]);
+  const dPrefixQkv = prefixQkv ? memory.allocate(backend, [...prefixQkv.shape]) : null;
+  const view = (x: TensorInfo) => memory.view(backend, x);
+  addon.attentionBackward(
+    view(dContext), view(qkv), prefixQkv ? view(prefixQkv) : null, view(probs), view(dQkv), dPrefixQkv ? view(dPrefixQkv) : null,
+    ...attentionSizes(qkv, prefixQkv, attrs),
+  );
+  return dPrefixQkv ? [dQkv, dPrefixQkv] : [dQkv];
+};
+
+const geluKernel: Kernel<{ x: TensorInfo }> = (addon, memory, { inputs: { x }, backend }) => {
+  const out = memory.allocate(backend, [...x.shape]);
+  addon.geluForward(memory.view(backend, x), memory.view(backend, out));
+  return out;
+};
+
+const geluGradKernel: Kernel<{ x: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { x, dy }, backend }) => {
+  const dx = memory.allocate(backend, [...x.shape]);
+  addon.geluBackward(memory.view(backend, x), memory.view(backend, dy), memory.view(backend, dx));
+  return dx;
+};
+
+const layerNormKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }> = (addon, memory, { inputs: { x, gamma, beta }, backend, attrs }) => {
+  const out = memory.allocate(backend, [...x.shape]);
+  const view = (t: TensorInfo) => memory.view(backend, t);
+  addon.layerNormForward(view(x), view(gamma), view(beta), view(out), attrs.epsilon as number);
+  return out;
+};
+
+const layerNormGradKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { x, gamma, dy }, backend, attrs }) => {
+  const dx = memory.allocate(backend, [...x.shape]);
+  const view = (t: TensorInfo) => memory.view(backend, t);
+  addon.layerNormBackward(view(x), view(gamma), view(dy), view(dx), attrs.epsilon as number);
+  return dx;
+};
+
+const ADDED_KERNELS: Record<string, Kernel<never>> = {
+  [LAYER_NORM_KERNEL]: layerNormKernel,
+  [LAYER_NORM_GRAD_KERNEL]: layerNormGradKernel,
+  [ATTENTION_KERNEL]: attentionKernel,
+  [ATTENTION_GRAD_KERNEL]: attentionGradKernel,
+  [GELU_KERNEL]: geluKernel,
+  [GELU_GRAD_KERNEL]: geluGradKernel,
+};
+const REPLACED_KERNELS = ['BatchMatMul', '_FusedMatMul'];
+
+/** What `useNativeKernels` changed, to undo: the backends' own matMul kernels, and the kernels added. */
+const replaced: tf.KernelConfig[] = [];
+const added: Array<{ kernelName: string; backendName: string }> = [];
+
+function register<Inputs>(kernelName: string, backendName: string, addon: NativeAddon, kernel: Kernel<Inputs>, setupFunc?: tf.KernelSetupFunc): void {
+  const memory = MEMORY[backendName]!;
+  const kernelFunc = (args: unknown) => kernel(addon, memory, args as KernelArgs<Inputs>);
+  tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc, ...(setupFunc ? { setupFunc } : {}) });
+}
+
+export type NativeKernelsStatus = { active: true; threads: number } | { active: false; reason: string };
+
+/** Registers the addon's kernels on `backendName`, where the addon is built and can read that backend's memory. */
+export function useNativeKernels(backendName: string): NativeKernelsStatus {
+  if (!MEMORY[backendName]) return { active: false, reason: `no native kernels for the ${backendName} backend` };
+  const load = loadNativeAddon();
+  if (!load.addon) return { active: false, reason: load.reason };
+  restoreBuiltinKernels();
+  for (const kernelName of REPLACED_KERNELS) {
+    const builtin = tf.getKernel(kernelName, backendName);
+    if (!builtin) continue;
+    tf.unregisterKernel(kernelName, backendName);
+    register(kernelName, backendName, load.addon, matMulKernel(builtin.kernelFunc), builtin.setupFunc);
+    replaced.push(builtin);
+  }
+  for (const [kernelName, kernel] of Object.entries(ADDED_KERNELS)) {
+    register(kernelName, backendName, load.addon, kernel);
+    added.push({ kernelName, backendName });
+  }
+  return { active: true, threads: load.addon.threads() };
+}
+
+/** Undoes `useNativeKernels`: the backends' own matMul kernels are back and the added kernels gone. */
+export function restoreBuiltinKernels(): void {
+  for (const { kernelName, backendName } of added.splice(0)) tf.unregisterKernel(kernelName, backendName);
+  for (const builtin of replaced.splice(0)) {
+    tf.unregisterKernel(builtin.kernelName, builtin.backendName);
+    tf.registerKernel(builtin);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Differentiable ops on the addon's fused kernels (registered by native-kernels.ts). Use them only
+ * while `activeBackend().nativeKernels.active`; models choose between these and the portable
+ * compositions of TF.js ops when they are loaded.
+ */
+import { tf } from '../tf.js';
+import {
+  ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, type AttentionAttrs,
+} from './native-kernels.js';
+
+type SaveFunc = (tensors: tf.Tensor[]) => void;
+
+const run = (kernel: string, inputs: tf.NamedTensorMap, attrs: object = {}) =>
+  tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+
+/** GELU, tanh approximation: the same function as activations.ts's gelu, in one kernel each way. */
+export const nativeGelu = tf.customGrad((x, save) => {
+  (save as SaveFunc)([x as tf.Tensor]); // the gradient runs after the caller's tidy has disposed x
+  return {
+    value: run(GELU_KERNEL, { x: x as tf.Tensor }) as tf.Tensor,
+    gradFunc: (dy, [saved]) => run(GELU_GRAD_KERNEL, { x: saved!, dy: dy as tf.Tensor }) as tf.Tensor,
+  };
+}) as unknown as <T extends tf.Tensor>(x: T) => T;
+
+/**
+ * Causal self-attention of `lengths.length` sequences from their [q | k | v] rows (B·T, 3d),
+ * after the keys and values of the shared prefix's rows (P, 3d) when given: context (B·T, d).
+ * Right padding past each length is hidden from the keys.
+ */
+export function nativeAttention(qkv: tf.Tensor2D, prefixQkv: tf.Tensor2D | null, attrs: AttentionAttrs): tf.Tensor2D {
+  const inputs = (x: tf.Tensor, p?: tf.Tensor): tf.NamedTensorMap => (p ? { qkv: x, prefixQkv: p } : { qkv: x });
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as SaveFunc;
+    const [x, p] = args as [tf.Tensor, tf.Tensor | undefined];
+    const [context, probs] = run(ATTENTION_KERNEL, inputs(x, p), attrs) as [tf.Tensor, tf.Tensor];
+    save(p ? [probs, x, p] : [probs, x]); // the gradient runs after the caller's tidy has disposed them
+    return {
+      value: context,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [savedProbs, savedX, savedP]: tf.Tensor[]) =>
+        run(ATTENTION_GRAD_KERNEL, { dContext: dy as tf.Tensor, ...inputs(savedX!, savedP), probs: savedProbs! }, attrs) as tf.Tensor[],
+    };
+  });
+  return (prefixQkv ? op(qkv, prefixQkv) : op(qkv)) as tf.Tensor2D;
+}
+
+/** Layer normalisation over the last dimension with a frozen scale γ and shift β: differentiable in x only. */
+export function nativeLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): tf.Tensor2D {
+  const op = tf.customGrad((input, save) => {
+    (save as SaveFunc)([input as tf.Tensor]);
+    return {
+      value: run(LAYER_NORM_KERNEL, { x: input as tf.Tensor, gamma, beta }, { epsilon }) as tf.Tensor,
+      gradFunc: (dy, [saved]) => run(LAYER_NORM_GRAD_KERNEL, { x: saved!, gamma, dy: dy as tf.Tensor }, { epsilon }) as tf.Tensor,
+    };
+  });
+  return op(x) as tf.Tensor2D;
+}
