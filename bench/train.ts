@@ -78,7 +78,7 @@ log('-------|----------------------------|--------|---------|----------|--------
 for (const backend of args.backends.split(',') as BackendName[]) {
   for (const path of kernelPaths(backend)) {
     try {
-      await initBackend(path.backend, path.native);
+      await initBackend(path.backend, { nativeKernels: path.native });
     } catch {
       log(`       | ${path.label.padEnd(26)} | not available here`);
       continue;

@@ -1,7 +1,8 @@
 /** Environment → typed configuration, read and validated in one place. */
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBackendPreference, type BackendPreference } from './engine/backend.js';
+import { parseBackendPreference, parseNativeKernelsMode, type BackendPreference, type NativeKernelsMode } from './engine/backend.js';
 
 export interface Config {
   /** Interface the API listens on. @defaultValue `0.0.0.0` */
@@ -12,6 +13,10 @@ export interface Config {
   readonly logLevel: string;
   /** TensorFlow.js backend, or `auto` for the first that starts. @defaultValue `auto` */
   readonly backend: BackendPreference;
+  /** The OpenBLAS kernels on wasm and cpu: where built (`auto`), `off`, or required (`on`). @defaultValue `auto` */
+  readonly nativeKernels: NativeKernelsMode;
+  /** OpenBLAS threads per process, so that the workers together fill the cores. @defaultValue cores ÷ LOPT_WORKERS, at least 1 */
+  readonly nativeThreads: number;
   /** @defaultValue `postgresql://postgres@127.0.0.1:5432/lopt` */
   readonly databaseUrl: string;
   /** @defaultValue `redis://127.0.0.1:6379` */
@@ -64,23 +69,27 @@ function parseModels(raw: string): Map<string, string> {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  let backend: BackendPreference;
-  try {
-    backend = parseBackendPreference(env.LOPT_BACKEND);
-  } catch (err) {
-    throw new ConfigError(`LOPT_BACKEND: ${(err as Error).message}`);
-  }
+  const parsed = <T>(name: string, parse: (value: string | undefined) => T): T => {
+    try {
+      return parse(env[name]);
+    } catch (err) {
+      throw new ConfigError(`${name}: ${(err as Error).message}`);
+    }
+  };
+  const workers = integer(env, 'LOPT_WORKERS', 1, 0, 64);
   return {
     host: env.HOST ?? '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
     logLevel,
-    backend,
+    backend: parsed('LOPT_BACKEND', parseBackendPreference),
+    nativeKernels: parsed('LOPT_NATIVE_KERNELS', parseNativeKernelsMode),
+    nativeThreads: integer(env, 'LOPT_NATIVE_THREADS', Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers))), 1, 1024),
     databaseUrl: env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/lopt',
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: env.LOPT_QUEUE_PREFIX ?? 'lopt',
     models: parseModels(env.LOPT_MODELS ?? DEFAULT_MODELS),
     maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),
-    workers: integer(env, 'LOPT_WORKERS', 1, 0, 64),
+    workers,
     checkpointEvery: integer(env, 'LOPT_CHECKPOINT_EVERY', 25, 1),
     jobLockMs: integer(env, 'LOPT_JOB_LOCK_MS', 60_000, 1000),
   };

@@ -205,7 +205,9 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   c.env = env;
   c.argc = 1;
   c.failed = napi_get_cb_info(env, info, &c.argc, c.argv, NULL, NULL) != napi_ok;
-  if (!c.failed && c.argc == 1) {
+  napi_valuetype kind = napi_undefined;
+  if (!c.failed && c.argc == 1) napi_typeof(env, c.argv[0], &kind);
+  if (!c.failed && kind != napi_undefined) {
     const int64_t wanted = integer(&c, 0);
     if (wanted < 1) fail(&c, "threads(n) needs a positive integer");
     if (c.failed) return NULL;

@@ -13,7 +13,7 @@ export async function connectApiDeps(config: Config): Promise<{ deps: ApiDeps; c
   const redis = apiConnection(config.redisUrl);
   const queueConnection = apiConnection(config.redisUrl);
   const trainQueue = createTrainQueue(queueConnection, config.queuePrefix);
-  const inference = startInferenceThread(config.models, config.backend);
+  const inference = startInferenceThread(config.models, config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
   const deps: ApiDeps = {
     store: createStore(prisma),
     models: await createModelRegistry(config.models),

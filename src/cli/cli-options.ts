@@ -13,6 +13,7 @@ export type Values = Record<string, string | boolean | undefined>;
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
   backend: { type: 'string' },
+  'native-kernels': { type: 'string' },
 } as const satisfies Options;
 
 export const DATA_OPTIONS = {

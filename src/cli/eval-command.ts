@@ -7,6 +7,7 @@ export const EVAL_USAGE = `lopt eval --prompt FILE --model DIR --data FILE [opti
   --prompt FILE          a prompt file written by lopt train
   --model DIR            the model it was trained for
   --backend B            auto | node-gpu | node | wasm | cpu
+  --native-kernels M     auto | off | on: OpenBLAS kernels on wasm and cpu (default auto: where built)
   --batch-size N         default 32
 ${DATA_USAGE}`;
 

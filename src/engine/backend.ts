@@ -72,9 +72,16 @@ export function parseNativeKernelsMode(value: string | undefined): NativeKernels
   throw new EngineError('BAD_ARGUMENT', `unknown native kernels mode "${mode}"; expected ${NATIVE_KERNEL_MODES.join(', ')}`);
 }
 
-function nativeKernelsFor(tfjsName: string, mode: NativeKernelsMode): NativeKernelsStatus {
+export interface BackendOptions {
+  /** @defaultValue `auto` */
+  readonly nativeKernels?: NativeKernelsMode;
+  /** OpenBLAS threads of the native kernels. @defaultValue OpenBLAS's own choice (OPENBLAS_NUM_THREADS, else every core) */
+  readonly nativeThreads?: number;
+}
+
+function nativeKernelsFor(tfjsName: string, { nativeKernels: mode = 'auto', nativeThreads }: BackendOptions): NativeKernelsStatus {
   if (mode === 'off') return { active: false, reason: 'turned off' };
-  const status = useNativeKernels(tfjsName);
+  const status = useNativeKernels(tfjsName, nativeThreads);
   if (!status.active && mode === 'on') {
     throw new EngineError('BACKEND_UNAVAILABLE', `native kernels were asked for but cannot run: ${status.reason}`);
   }
@@ -86,7 +93,7 @@ function nativeKernelsFor(tfjsName: string, mode: NativeKernelsMode): NativeKern
  * asked for by name that cannot start is an error, never a silent fallback. On wasm and cpu the
  * OpenBLAS kernels stand in for the matMuls as `nativeKernels` says.
  */
-export async function initBackend(preference: BackendPreference = 'auto', nativeKernels: NativeKernelsMode = 'auto'): Promise<BackendInfo> {
+export async function initBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   tf.enableProdMode();
   restoreBuiltinKernels();
   const order = preference === 'auto' ? BACKEND_NAMES : [preference];
@@ -103,11 +110,16 @@ export async function initBackend(preference: BackendPreference = 'auto', native
       continue;
     }
     const { tfjsName, fastTransposedMatMul } = CANDIDATES[name];
-    const native = nativeKernelsFor(tfjsName, nativeKernels);
+    const native = nativeKernelsFor(tfjsName, options);
     active = { name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul: fastTransposedMatMul || native.active, nativeKernels: native, skipped };
     return active;
   }
   throw new EngineError('BACKEND_UNAVAILABLE', `no TensorFlow.js backend could start: ${JSON.stringify(skipped)}`);
+}
+
+/** The backend's name as logs and readiness show it, e.g. `wasm+openblas`. */
+export function backendLabel(info: BackendInfo): string {
+  return info.nativeKernels.active ? `${info.name}+openblas` : info.name;
 }
 
 /** The backend chosen by the last `initBackend`; throws if none was started. */

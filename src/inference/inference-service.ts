@@ -5,7 +5,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BackendPreference } from '../engine/backend.js';
+import type { BackendOptions, BackendPreference } from '../engine/backend.js';
 import { EngineError, type EngineErrorCode } from '../engine/engine-error.js';
 import type { Classification } from '../engine/infer.js';
 import type { InferenceRequest, InferenceResult, ThreadMessage } from './messages.js';
@@ -32,8 +32,8 @@ function spawnThread(workerData: unknown): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
-export function startInferenceThread(models: ReadonlyMap<string, string>, backend: BackendPreference): InferenceService {
-  const thread = spawnThread({ models, backend });
+export function startInferenceThread(models: ReadonlyMap<string, string>, backend: BackendPreference, backendOptions: BackendOptions = {}): InferenceService {
+  const thread = spawnThread({ models, backend, backendOptions });
   const waiting = new Map<number, { resolve: (result: InferenceResult) => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let readyResolve!: (backend: string) => void;

@@ -4,7 +4,7 @@
  * all of them (up to MAX_ROWS inputs): rows of different prompts share one forward pass.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendPreference } from '../engine/backend.js';
+import { backendLabel, initBackend, type BackendOptions, type BackendPreference } from '../engine/backend.js';
 import { EngineError } from '../engine/engine-error.js';
 import { classify, generate } from '../engine/infer.js';
 import { TaskEncoder } from '../engine/tasks/task-encoder.js';
@@ -15,7 +15,7 @@ import type { InferenceRequest, InferenceResult, ThreadMessage } from './message
 const MAX_ROWS = 64;
 const CACHED_PROMPTS = 64;
 
-const { models: folders, backend } = workerData as { models: Map<string, string>; backend: BackendPreference };
+const { models: folders, backend, backendOptions } = workerData as { models: Map<string, string>; backend: BackendPreference; backendOptions: BackendOptions };
 const port = parentPort!;
 const send = (message: ThreadMessage) => port.postMessage(message);
 const models = createModelCache(folders);
@@ -124,8 +124,8 @@ port.on('message', (request: InferenceRequest) => {
 });
 
 try {
-  const info = await initBackend(backend);
-  send({ type: 'ready', backend: info.name });
+  const info = await initBackend(backend, backendOptions);
+  send({ type: 'ready', backend: backendLabel(info) });
 } catch (err) {
   send({ type: 'error', id: null, code: 'BACKEND_UNAVAILABLE', message: (err as Error).message });
 }

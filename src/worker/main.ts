@@ -6,7 +6,7 @@ import { Worker } from 'bullmq';
 import { loadConfig } from '../config.js';
 import { createPrismaClient } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
-import { initBackend } from '../engine/backend.js';
+import { backendLabel, initBackend } from '../engine/backend.js';
 import { createLogger } from '../logger.js';
 import { subscribeCancel } from '../queue/cancel-channel.js';
 import { workerConnection } from '../queue/redis-connections.js';
@@ -16,8 +16,8 @@ import { processTrainJob, SHUTDOWN } from './train-processor.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel).child({ role: 'worker', pid: process.pid });
-const backend = await initBackend(config.backend);
-log.info({ backend }, `TensorFlow.js backend: ${backend.name}`);
+const backend = await initBackend(config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
+log.info({ backend }, `TensorFlow.js backend: ${backendLabel(backend)}`);
 
 const prisma = createPrismaClient(config.databaseUrl);
 const store = createStore(prisma);

@@ -35,7 +35,7 @@ test('a backend asked for by name that cannot start is an error, not a fallback'
 
 test('each portable backend can be forced', async () => {
   for (const name of ['cpu', 'wasm'] as const) {
-    const info = await initBackend(name);
+    const info = await initBackend(name, { nativeKernels: 'off' });
     assert.equal(info.name, name);
     assert.equal(tf.getBackend(), name);
     assert.equal(info.fastTransposedMatMul, false);

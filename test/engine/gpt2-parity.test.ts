@@ -10,6 +10,7 @@ import { readSafetensors, type HostTensor } from '../../src/engine/safetensors.j
 import { classificationLoss } from '../../src/engine/tasks/classification.js';
 import { tf } from '../../src/engine/tf.js';
 import { allPositionsHidden } from '../helpers/engine-fixtures.js';
+import { KERNEL_PATHS } from '../helpers/kernel-paths.js';
 import { FIXTURES_DIR, MODELS_DIR, gpt2MiniFixture, readJsonFixture } from '../helpers/shared.js';
 import { maxAbsDiff, maxRelDiff } from '../helpers/tensors.js';
 
@@ -35,12 +36,12 @@ function allLogits(model: FrozenModel, prompt: tf.Tensor2D): { logits: tf.Tensor
   return { logits, T };
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
-  describe(`gpt2 parity with the reference implementation (${backend})`, () => {
+for (const { backend, nativeKernels, label, skip } of KERNEL_PATHS) {
+  describe(`gpt2 parity with the reference implementation (${label})`, { skip }, () => {
     let model: FrozenModel;
 
     before(async () => {
-      await initBackend(backend);
+      await initBackend(backend, { nativeKernels });
       model = await loadFrozenModel(join(MODELS_DIR, 'gpt2-mini'));
     });
     after(() => model.dispose());

@@ -159,7 +159,7 @@ function register<Inputs>(kernelName: string, backendName: string, addon: Native
 export type NativeKernelsStatus = { active: true; threads: number } | { active: false; reason: string };
 
 /** Registers the addon's kernels on `backendName`, where the addon is built and can read that backend's memory. */
-export function useNativeKernels(backendName: string): NativeKernelsStatus {
+export function useNativeKernels(backendName: string, threads?: number): NativeKernelsStatus {
   if (!MEMORY[backendName]) return { active: false, reason: `no native kernels for the ${backendName} backend` };
   const load = loadNativeAddon();
   if (!load.addon) return { active: false, reason: load.reason };
@@ -175,7 +175,7 @@ export function useNativeKernels(backendName: string): NativeKernelsStatus {
     register(kernelName, backendName, load.addon, kernel);
     added.push({ kernelName, backendName });
   }
-  return { active: true, threads: load.addon.threads() };
+  return { active: true, threads: load.addon.threads(threads) };
 }
 
 /** Undoes `useNativeKernels`: the backends' own matMul kernels are back and the added kernels gone. */
