@@ -6,7 +6,10 @@
  * PyTorch implementation of the same step measured in the same run (bench/pytorch/).
  *
  *   npm run bench:train -- [--model DIR] [--data FILE.tsv] [--steps N] [--backends wasm,cpu]
- *                          [--methods pt,lopt1,lopt2] [--python python3] [--json]
+ *                          [--methods pt,lopt1,lopt2] [--threads N] [--python python3] [--json]
+ *
+ * --threads N pins OpenBLAS and PyTorch to N threads (default: OpenBLAS's own choice, and PyTorch
+ * at 1 and 2); run one copy per core with --threads 1 to compare throughput with every core busy.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '5' },
     backends: { type: 'string', default: BACKEND_NAMES.join(',') },
     methods: { type: 'string', default: PROMPT_METHODS.join(',') },
+    threads: { type: 'string' },
     python: { type: 'string', default: 'python3,/usr/bin/python3' },
     json: { type: 'boolean', default: false },
   },
@@ -46,6 +50,7 @@ const CLIP = 1;
 const SLOW_PATH_STEPS = 2;
 const steps = Number(args.steps);
 const methods = args.methods.split(',') as PromptMethod[];
+const threads = args.threads === undefined ? undefined : Number(args.threads);
 
 const rows = (await readDatasetFile(args.data, DATASET_PRESETS.sst2)).slice(0, BATCH);
 const tokenizer = await loadTokenizer(args.model);
@@ -77,8 +82,10 @@ log('method | path                       | params | ms/step | tokens/s | × PyTo
 log('-------|----------------------------|--------|---------|----------|------------|-----------');
 for (const backend of args.backends.split(',') as BackendName[]) {
   for (const path of kernelPaths(backend)) {
+    let label = path.label;
     try {
-      await initBackend(path.backend, { nativeKernels: path.native });
+      const info = await initBackend(path.backend, { nativeKernels: path.native, ...(threads ? { nativeThreads: threads } : {}) });
+      if (info.nativeKernels.active) label += ` ×${info.nativeKernels.threads}`;
     } catch {
       log(`       | ${path.label.padEnd(26)} | not available here`);
       continue;
@@ -93,7 +100,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
       if (python && !baselines.has(method)) {
         const baseline = runPytorchBaseline(python, {
           model: args.model, inputs: train.map((e) => e.input), labels: train.map((e) => e.label!),
-          labelTokens: encoder.labelTokens.map((word) => word[0]!), learningRate: LEARNING_RATE, clip: CLIP, steps, threads: [1, 2],
+          labelTokens: encoder.labelTokens.map((word) => word[0]!), learningRate: LEARNING_RATE, clip: CLIP, steps, threads: threads ? [threads] : [1, 2],
         }, prompt);
         baselines.set(method, baseline);
         for (const result of baseline.results) {
@@ -117,7 +124,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
         },
       });
       const timed = times.slice(1).sort((a, b) => a - b); // the first step warms kernels and caches
-      report({ method, path: path.label, trainableParameters: prompt.trainableParameters, medianStepMs: timed[Math.floor(timed.length / 2)]!, firstLoss, steps: timedSteps });
+      report({ method, path: label, trainableParameters: prompt.trainableParameters, medianStepMs: timed[Math.floor(timed.length / 2)]!, firstLoss, steps: timedSteps });
       prompt.dispose();
     }
     model.dispose();
