@@ -48,6 +48,13 @@ static void *array(call *c, size_t i, napi_typedarray_type type, int64_t expecte
   return data;
 }
 
+/* The element count of typed array argument i of `type` (0 after a failure). */
+static int64_t length_of(call *c, size_t i, napi_typedarray_type type) {
+  size_t length = 0;
+  if (array(c, i, type, -1, false)) napi_get_typedarray_info(c->env, c->argv[i], NULL, &length, NULL, NULL, NULL);
+  return (int64_t)length;
+}
+
 static int64_t integer(call *c, size_t i) {
   int64_t value = 0;
   if (!c->failed && (napi_get_value_int64(c->env, c->argv[i], &value) != napi_ok || value < 0)) fail(c, "expected a non-negative integer");
@@ -71,20 +78,19 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   call c;
   if (!start(env, info, &c, 13)) return NULL;
   const int64_t a_count = integer(&c, 6), b_count = integer(&c, 7), m = integer(&c, 8), n = integer(&c, 9), k = integer(&c, 10);
-  const int32_t *a_index = array(&c, 4, napi_int32_array, -1, false);
-  size_t batch = 0;
-  if (!c.failed) napi_get_typedarray_info(env, c.argv[4], NULL, &batch, NULL, NULL, NULL);
-  const int32_t *b_index = array(&c, 5, napi_int32_array, (int64_t)batch, false);
+  const int64_t batch = length_of(&c, 4, napi_int32_array);
+  const int32_t *a_index = array(&c, 4, napi_int32_array, batch, false);
+  const int32_t *b_index = array(&c, 5, napi_int32_array, batch, false);
   const float *a = array(&c, 0, napi_float32_array, a_count * m * k, false);
   const float *b = array(&c, 1, napi_float32_array, b_count * k * n, false);
-  float *out = array(&c, 2, napi_float32_array, (int64_t)batch * m * n, false);
+  float *out = array(&c, 2, napi_float32_array, batch * m * n, false);
   const float *bias = array(&c, 3, napi_float32_array, n, true);
   const bool trans_a = boolean(&c, 11), trans_b = boolean(&c, 12);
-  for (size_t i = 0; !c.failed && i < batch; i++) {
+  for (int64_t i = 0; !c.failed && i < batch; i++) {
     if (a_index[i] < 0 || a_index[i] >= a_count || b_index[i] < 0 || b_index[i] >= b_count) fail(&c, "a batch index is out of range");
   }
   if (c.failed) return NULL;
-  lopt_gemm(a, b, out, bias, (int64_t)batch, a_index, b_index, m, n, k, trans_a, trans_b);
+  lopt_gemm(a, b, out, bias, batch, a_index, b_index, m, n, k, trans_a, trans_b);
   return NULL;
 }
 
@@ -132,72 +138,49 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* geluForward(x, out) */
-static napi_value gelu_forward(napi_env env, napi_callback_info info) {
+/* geluForward(x, out) and geluBackward(x, dy, dx) */
+static napi_value gelu(napi_env env, napi_callback_info info, bool backward) {
   call c;
-  if (!start(env, info, &c, 2)) return NULL;
-  size_t size = 0;
-  const float *x = array(&c, 0, napi_float32_array, -1, false);
-  if (!c.failed) napi_get_typedarray_info(env, c.argv[0], NULL, &size, NULL, NULL, NULL);
-  float *out = array(&c, 1, napi_float32_array, (int64_t)size, false);
+  if (!start(env, info, &c, backward ? 3 : 2)) return NULL;
+  const int64_t size = length_of(&c, 0, napi_float32_array);
+  const float *x = array(&c, 0, napi_float32_array, size, false);
+  const float *dy = backward ? array(&c, 1, napi_float32_array, size, false) : NULL;
+  float *out = array(&c, backward ? 2 : 1, napi_float32_array, size, false);
   if (c.failed) return NULL;
-  lopt_gelu_forward(x, out, (int64_t)size);
+  if (backward) lopt_gelu_backward(x, dy, out, size);
+  else lopt_gelu_forward(x, out, size);
   return NULL;
 }
 
-/* geluBackward(x, dy, dx) */
-static napi_value gelu_backward(napi_env env, napi_callback_info info) {
-  call c;
-  if (!start(env, info, &c, 3)) return NULL;
-  size_t size = 0;
-  const float *x = array(&c, 0, napi_float32_array, -1, false);
-  if (!c.failed) napi_get_typedarray_info(env, c.argv[0], NULL, &size, NULL, NULL, NULL);
-  const float *dy = array(&c, 1, napi_float32_array, (int64_t)size, false);
-  float *dx = array(&c, 2, napi_float32_array, (int64_t)size, false);
-  if (c.failed) return NULL;
-  lopt_gelu_backward(x, dy, dx, (int64_t)size);
-  return NULL;
-}
+static napi_value gelu_forward(napi_env env, napi_callback_info info) { return gelu(env, info, false); }
+static napi_value gelu_backward(napi_env env, napi_callback_info info) { return gelu(env, info, true); }
 
 /* The rows and width of x when gamma has one value per column. */
 static void layer_norm_sizes(call *c, size_t x_arg, size_t gamma_arg, int64_t *rows, int64_t *width) {
-  size_t size = 0, columns = 0;
-  if (array(c, x_arg, napi_float32_array, -1, false)) napi_get_typedarray_info(c->env, c->argv[x_arg], NULL, &size, NULL, NULL, NULL);
-  if (array(c, gamma_arg, napi_float32_array, -1, false)) napi_get_typedarray_info(c->env, c->argv[gamma_arg], NULL, &columns, NULL, NULL, NULL);
+  const int64_t size = length_of(c, x_arg, napi_float32_array), columns = length_of(c, gamma_arg, napi_float32_array);
   if (!c->failed && (columns == 0 || size % columns != 0)) fail(c, "x's size is not a multiple of gamma's");
-  *width = (int64_t)columns;
-  *rows = columns ? (int64_t)(size / columns) : 0;
+  *width = columns;
+  *rows = columns ? size / columns : 0;
 }
 
-/* layerNormForward(x, gamma, beta, out, epsilon) */
-static napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
+/* layerNormForward(x, gamma, beta, out, epsilon) and layerNormBackward(x, gamma, dy, dx, epsilon) */
+static napi_value layer_norm(napi_env env, napi_callback_info info, bool backward) {
   call c;
   if (!start(env, info, &c, 5)) return NULL;
   int64_t rows, width;
   layer_norm_sizes(&c, 0, 1, &rows, &width);
   const float *x = array(&c, 0, napi_float32_array, rows * width, false), *gamma = array(&c, 1, napi_float32_array, width, false);
-  const float *beta = array(&c, 2, napi_float32_array, width, false);
+  const float *beta_or_dy = array(&c, 2, napi_float32_array, backward ? rows * width : width, false);
   float *out = array(&c, 3, napi_float32_array, rows * width, false);
   const float epsilon = (float)number(&c, 4);
   if (c.failed) return NULL;
-  lopt_layer_norm_forward(x, gamma, beta, out, rows, width, epsilon);
+  if (backward) lopt_layer_norm_backward(x, gamma, beta_or_dy, out, rows, width, epsilon);
+  else lopt_layer_norm_forward(x, gamma, beta_or_dy, out, rows, width, epsilon);
   return NULL;
 }
 
-/* layerNormBackward(x, gamma, dy, dx, epsilon) */
-static napi_value layer_norm_backward(napi_env env, napi_callback_info info) {
-  call c;
-  if (!start(env, info, &c, 5)) return NULL;
-  int64_t rows, width;
-  layer_norm_sizes(&c, 0, 1, &rows, &width);
-  const float *x = array(&c, 0, napi_float32_array, rows * width, false), *gamma = array(&c, 1, napi_float32_array, width, false);
-  const float *dy = array(&c, 2, napi_float32_array, rows * width, false);
-  float *dx = array(&c, 3, napi_float32_array, rows * width, false);
-  const float epsilon = (float)number(&c, 4);
-  if (c.failed) return NULL;
-  lopt_layer_norm_backward(x, gamma, dy, dx, rows, width, epsilon);
-  return NULL;
-}
+static napi_value layer_norm_forward(napi_env env, napi_callback_info info) { return layer_norm(env, info, false); }
+static napi_value layer_norm_backward(napi_env env, napi_callback_info info) { return layer_norm(env, info, true); }
 
 /* threads(n?): OpenBLAS's thread count, set first when n is given. */
 static napi_value threads(napi_env env, napi_callback_info info) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { loadNativeAddon } from '../../src/engine/native/native-addon.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
 let service: TestService;
@@ -15,9 +16,11 @@ test('GET /healthz answers while the process is up', async () => {
 });
 
 test('GET /readyz checks PostgreSQL, Redis and the inference backend', async () => {
+  await service.deps.inference.ready(); // until then readiness is 503 "still starting", by design
   const response = await service.app.inject({ method: 'GET', url: '/readyz' });
   assert.equal(response.statusCode, 200, response.body);
-  assert.deepEqual(response.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok', backend: 'wasm' } });
+  const backend = loadNativeAddon().addon ? 'wasm+openblas' : 'wasm';
+  assert.deepEqual(response.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok', backend } });
 });
 
 test('an unknown route gets the error body', async () => {
