@@ -94,47 +94,66 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* The attention sizes that follow the tensors: lengths, batch, t, prefix, heads, headSize, scale. */
-static lopt_attention_dims attention_dims(call *c, size_t first) {
-  lopt_attention_dims d = {integer(c, first + 1), integer(c, first + 2), integer(c, first + 3), integer(c, first + 4),
-                           integer(c, first + 5), NULL, (float)number(c, first + 6)};
-  d.lengths = array(c, first, napi_int32_array, d.batch, false);
-  for (int64_t b = 0; !c->failed && b < d.batch; b++) {
-    if (d.lengths[b] < 1 || d.lengths[b] > d.t) fail(c, "every length must be in 1 … t");
+/* An attention call's sizes, from the arguments that follow its tensors: lengths, prefix, heads, headSize, scale. */
+typedef struct {
+  lopt_attention_dims dims;
+  int64_t rows, width, probs;
+} attention_call;
+
+static attention_call attention_sizes(call *c, size_t first) {
+  const int64_t batch = length_of(c, first, napi_int32_array);
+  attention_call a = {{batch, integer(c, first + 1), integer(c, first + 2), integer(c, first + 3),
+                       array(c, first, napi_int32_array, batch, false), (float)number(c, first + 4)},
+                      0, 0, 0};
+  for (int64_t b = 0; !c->failed && b < batch; b++) {
+    if (a.dims.lengths[b] < 1) fail(c, "every length must be at least 1");
+    else a.rows += a.dims.lengths[b];
   }
-  if (d.batch == 0 || d.t == 0 || d.heads == 0 || d.head_size == 0) fail(c, "attention sizes must be positive");
-  return d;
+  if (batch == 0 || a.dims.heads == 0 || a.dims.head_size == 0) fail(c, "attention sizes must be positive");
+  if (!c->failed) {
+    a.width = a.dims.heads * a.dims.head_size;
+    a.probs = lopt_attention_probs_size(&a.dims);
+  }
+  return a;
 }
 
-/* attentionForward(qkv, prefixQkv | null, context, probs, lengths, batch, t, prefix, heads, headSize, scale) */
+/* attentionProbsSize(lengths, prefix, heads, headSize, scale): floats of the probabilities the forward pass keeps */
+static napi_value attention_probs_size(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 5)) return NULL;
+  const attention_call a = attention_sizes(&c, 0);
+  napi_value result;
+  if (c.failed || napi_create_int64(env, a.probs, &result) != napi_ok) return NULL;
+  return result;
+}
+
+/* attentionForward(qkv, prefixQkv | null, context, probs, lengths, prefix, heads, headSize, scale) */
 static napi_value attention_forward(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 11)) return NULL;
-  const lopt_attention_dims d = attention_dims(&c, 4);
-  const int64_t width = d.heads * d.head_size, rows = d.batch * d.t;
-  const float *qkv = array(&c, 0, napi_float32_array, rows * 3 * width, false);
-  const float *prefix_qkv = array(&c, 1, napi_float32_array, d.prefix * 3 * width, d.prefix == 0);
-  float *context = array(&c, 2, napi_float32_array, rows * width, false);
-  float *probs = array(&c, 3, napi_float32_array, rows * d.heads * (d.prefix + d.t), false);
+  if (!start(env, info, &c, 9)) return NULL;
+  const attention_call a = attention_sizes(&c, 4);
+  const float *qkv = array(&c, 0, napi_float32_array, a.rows * 3 * a.width, false);
+  const float *prefix_qkv = array(&c, 1, napi_float32_array, a.dims.prefix * 3 * a.width, a.dims.prefix == 0);
+  float *context = array(&c, 2, napi_float32_array, a.rows * a.width, false);
+  float *probs = array(&c, 3, napi_float32_array, a.probs, false);
   if (c.failed) return NULL;
-  lopt_attention_forward(&d, qkv, prefix_qkv, context, probs);
+  lopt_attention_forward(&a.dims, qkv, prefix_qkv, context, probs);
   return NULL;
 }
 
-/* attentionBackward(dContext, qkv, prefixQkv | null, probs, dQkv, dPrefixQkv | null, lengths, batch, t, prefix, heads, headSize, scale) */
+/* attentionBackward(dContext, qkv, prefixQkv | null, probs, dQkv, dPrefixQkv | null, lengths, prefix, heads, headSize, scale) */
 static napi_value attention_backward(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 13)) return NULL;
-  const lopt_attention_dims d = attention_dims(&c, 6);
-  const int64_t width = d.heads * d.head_size, rows = d.batch * d.t;
-  const float *d_context = array(&c, 0, napi_float32_array, rows * width, false);
-  const float *qkv = array(&c, 1, napi_float32_array, rows * 3 * width, false);
-  const float *prefix_qkv = array(&c, 2, napi_float32_array, d.prefix * 3 * width, d.prefix == 0);
-  const float *probs = array(&c, 3, napi_float32_array, rows * d.heads * (d.prefix + d.t), false);
-  float *d_qkv = array(&c, 4, napi_float32_array, rows * 3 * width, false);
-  float *d_prefix_qkv = array(&c, 5, napi_float32_array, d.prefix * 3 * width, d.prefix == 0);
+  if (!start(env, info, &c, 11)) return NULL;
+  const attention_call a = attention_sizes(&c, 6);
+  const float *d_context = array(&c, 0, napi_float32_array, a.rows * a.width, false);
+  const float *qkv = array(&c, 1, napi_float32_array, a.rows * 3 * a.width, false);
+  const float *prefix_qkv = array(&c, 2, napi_float32_array, a.dims.prefix * 3 * a.width, a.dims.prefix == 0);
+  const float *probs = array(&c, 3, napi_float32_array, a.probs, false);
+  float *d_qkv = array(&c, 4, napi_float32_array, a.rows * 3 * a.width, false);
+  float *d_prefix_qkv = array(&c, 5, napi_float32_array, a.dims.prefix * 3 * a.width, a.dims.prefix == 0);
   if (c.failed) return NULL;
-  lopt_attention_backward(&d, d_context, qkv, prefix_qkv, probs, d_qkv, d_prefix_qkv);
+  lopt_attention_backward(&a.dims, d_context, qkv, prefix_qkv, probs, d_qkv, d_prefix_qkv);
   return NULL;
 }
 
@@ -204,6 +223,7 @@ static napi_value threads(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionProbsSize", NULL, attention_probs_size, NULL, NULL, NULL, napi_default, NULL},
       {"attentionForward", NULL, attention_forward, NULL, NULL, NULL, napi_default, NULL},
       {"attentionBackward", NULL, attention_backward, NULL, NULL, NULL, napi_default, NULL},
       {"geluForward", NULL, gelu_forward, NULL, NULL, NULL, napi_default, NULL},

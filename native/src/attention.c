@@ -1,7 +1,8 @@
 /*
- * Causal self-attention straight from the fused [q | k | v] rows of a layer, with keys and values
- * of `prefix` shared positions (the soft prompt's) in front of every sequence. Heads are read in
- * place through the row stride, so no transposes, splits or tiles are materialised.
+ * Causal self-attention straight from the fused [q | k | v] rows of a layer, for sequences packed
+ * one after another without padding, with the keys and values of `prefix` shared positions (the
+ * soft prompt's) in front of every sequence. Heads are read in place through the row stride, so
+ * no transposes, splits, tiles, masks or padding rows are materialised.
  */
 #include <cblas.h>
 #include <math.h>
@@ -11,12 +12,12 @@
 #include "kernels.h"
 
 typedef struct {
-  int64_t T, P, H, hs, W, LD, S;
+  int64_t P, H, hs, W, LD;
 } layout;
 
 static layout layout_of(const lopt_attention_dims *dims) {
   const int64_t W = dims->heads * dims->head_size;
-  return (layout){dims->t, dims->prefix, dims->heads, dims->head_size, W, 3 * W, dims->prefix + dims->t};
+  return (layout){dims->prefix, dims->heads, dims->head_size, W, 3 * W};
 }
 
 /* C (m×n, ldc) = alpha · op(A) · op(B) + beta · C, row-major. */
@@ -27,32 +28,38 @@ static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
               alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* Query i of a sequence of `length` real positions sees every shared key and its own keys j ≤ i, j < length. */
-static int64_t visible_own(int64_t i, int32_t length) { return i + 1 < length ? i + 1 : length; }
-
-static void softmax_row(float *row, int64_t prefix, int64_t own, int64_t width) {
+/* Query i sees every shared key and its sequence's keys 0 … i; the rest of its row of S = P + T gets 0. */
+static void softmax_row(float *row, int64_t visible, int64_t width) {
   float max = -INFINITY;
-  for (int64_t j = 0; j < prefix + own; j++) max = row[j] > max ? row[j] : max;
+  for (int64_t j = 0; j < visible; j++) max = row[j] > max ? row[j] : max;
   float sum = 0.0f;
-  for (int64_t j = 0; j < prefix + own; j++) sum += (row[j] = expf(row[j] - max));
+  for (int64_t j = 0; j < visible; j++) sum += (row[j] = expf(row[j] - max));
   const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < prefix + own; j++) row[j] *= inv;
-  for (int64_t j = prefix + own; j < width; j++) row[j] = 0.0f;
+  for (int64_t j = 0; j < visible; j++) row[j] *= inv;
+  for (int64_t j = visible; j < width; j++) row[j] = 0.0f;
+}
+
+int64_t lopt_attention_probs_size(const lopt_attention_dims *dims) {
+  int64_t size = 0;
+  for (int64_t b = 0; b < dims->batch; b++) size += dims->heads * dims->lengths[b] * (dims->prefix + dims->lengths[b]);
+  return size;
 }
 
 void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, const float *prefix_qkv, float *context,
                             float *probs) {
   const layout L = layout_of(dims);
-  for (int64_t b = 0; b < dims->batch; b++) {
-    for (int64_t h = 0; h < L.H; h++) {
-      const float *q = qkv + b * L.T * L.LD + h * L.hs, *k = q + L.W, *v = q + 2 * L.W;
-      float *p = probs + (b * L.H + h) * L.T * L.S;
-      float *c = context + b * L.T * L.W + h * L.hs;
-      if (L.P) gemm(false, true, L.T, L.P, L.hs, dims->scale, q, L.LD, prefix_qkv + L.W + h * L.hs, L.LD, 0.0f, p, L.S);
-      gemm(false, true, L.T, L.T, L.hs, dims->scale, q, L.LD, k, L.LD, 0.0f, p + L.P, L.S);
-      for (int64_t i = 0; i < L.T; i++) softmax_row(p + i * L.S, L.P, visible_own(i, dims->lengths[b]), L.S);
-      if (L.P) gemm(false, false, L.T, L.hs, L.P, 1.0f, p, L.S, prefix_qkv + 2 * L.W + h * L.hs, L.LD, 0.0f, c, L.W);
-      gemm(false, false, L.T, L.hs, L.T, 1.0f, p + L.P, L.S, v, L.LD, L.P ? 1.0f : 0.0f, c, L.W);
+  int64_t row = 0;
+  float *p = probs;
+  for (int64_t b = 0; b < dims->batch; row += dims->lengths[b], b++) {
+    const int64_t T = dims->lengths[b], S = L.P + T;
+    for (int64_t h = 0; h < L.H; h++, p += T * S) {
+      const float *q = qkv + row * L.LD + h * L.hs, *k = q + L.W, *v = q + 2 * L.W;
+      float *c = context + row * L.W + h * L.hs;
+      if (L.P) gemm(false, true, T, L.P, L.hs, dims->scale, q, L.LD, prefix_qkv + L.W + h * L.hs, L.LD, 0.0f, p, S);
+      gemm(false, true, T, T, L.hs, dims->scale, q, L.LD, k, L.LD, 0.0f, p + L.P, S);
+      for (int64_t i = 0; i < T; i++) softmax_row(p + i * S, L.P + i + 1, S);
+      if (L.P) gemm(false, false, T, L.hs, L.P, 1.0f, p, S, prefix_qkv + 2 * L.W + h * L.hs, L.LD, 0.0f, c, L.W);
+      gemm(false, false, T, L.hs, T, 1.0f, p + L.P, S, v, L.LD, L.P ? 1.0f : 0.0f, c, L.W);
     }
   }
 }
@@ -61,33 +68,37 @@ void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_con
                              const float *prefix_qkv, const float *probs, float *d_qkv, float *d_prefix_qkv) {
   const layout L = layout_of(dims);
   if (L.P) memset(d_prefix_qkv, 0, (size_t)(L.P * L.LD) * sizeof(float));
-  float *ds = malloc((size_t)(L.T * L.S) * sizeof(float));
-  for (int64_t b = 0; b < dims->batch; b++) {
-    for (int64_t h = 0; h < L.H; h++) {
-      const float *q = qkv + b * L.T * L.LD + h * L.hs, *k = q + L.W, *v = q + 2 * L.W;
+  int64_t longest = 0;
+  for (int64_t b = 0; b < dims->batch; b++) longest = dims->lengths[b] > longest ? dims->lengths[b] : longest;
+  float *ds = malloc((size_t)(longest * (L.P + longest)) * sizeof(float));
+  int64_t row = 0;
+  const float *p = probs;
+  for (int64_t b = 0; b < dims->batch; row += dims->lengths[b], b++) {
+    const int64_t T = dims->lengths[b], S = L.P + T;
+    for (int64_t h = 0; h < L.H; h++, p += T * S) {
+      const float *q = qkv + row * L.LD + h * L.hs, *k = q + L.W, *v = q + 2 * L.W;
       const float *kp = prefix_qkv ? prefix_qkv + L.W + h * L.hs : NULL, *vp = kp ? kp + L.W : NULL;
-      float *dq = d_qkv + b * L.T * L.LD + h * L.hs, *dk = dq + L.W, *dv = dq + 2 * L.W;
+      float *dq = d_qkv + row * L.LD + h * L.hs, *dk = dq + L.W, *dv = dq + 2 * L.W;
       float *dkp = d_prefix_qkv ? d_prefix_qkv + L.W + h * L.hs : NULL, *dvp = dkp ? dkp + L.W : NULL;
-      const float *dc = d_context + b * L.T * L.W + h * L.hs;
-      const float *p = probs + (b * L.H + h) * L.T * L.S;
+      const float *dc = d_context + row * L.W + h * L.hs;
       /* dP = dC · [Vp; V]ᵀ, then dV = Pᵀ · dC (the shared values add up over the batch). */
-      if (L.P) gemm(false, true, L.T, L.P, L.hs, 1.0f, dc, L.W, vp, L.LD, 0.0f, ds, L.S);
-      gemm(false, true, L.T, L.T, L.hs, 1.0f, dc, L.W, v, L.LD, 0.0f, ds + L.P, L.S);
-      gemm(true, false, L.T, L.hs, L.T, 1.0f, p + L.P, L.S, dc, L.W, 0.0f, dv, L.LD);
-      if (L.P) gemm(true, false, L.P, L.hs, L.T, 1.0f, p, L.S, dc, L.W, 1.0f, dvp, L.LD);
+      if (L.P) gemm(false, true, T, L.P, L.hs, 1.0f, dc, L.W, vp, L.LD, 0.0f, ds, S);
+      gemm(false, true, T, T, L.hs, 1.0f, dc, L.W, v, L.LD, 0.0f, ds + L.P, S);
+      gemm(true, false, T, L.hs, T, 1.0f, p + L.P, S, dc, L.W, 0.0f, dv, L.LD);
+      if (L.P) gemm(true, false, L.P, L.hs, T, 1.0f, p, S, dc, L.W, 1.0f, dvp, L.LD);
       /* Through the softmax: dS = scale · P ⊙ (dP − Σ_j dP ⊙ P). */
-      for (int64_t i = 0; i < L.T; i++) {
-        const float *pr = p + i * L.S;
-        float *dr = ds + i * L.S;
+      for (int64_t i = 0; i < T; i++) {
+        const float *pr = p + i * S;
+        float *dr = ds + i * S;
         float dot = 0.0f;
-        for (int64_t j = 0; j < L.S; j++) dot += pr[j] * dr[j];
-        for (int64_t j = 0; j < L.S; j++) dr[j] = dims->scale * pr[j] * (dr[j] - dot);
+        for (int64_t j = 0; j < S; j++) dot += pr[j] * dr[j];
+        for (int64_t j = 0; j < S; j++) dr[j] = dims->scale * pr[j] * (dr[j] - dot);
       }
       /* dQ = dS · [Kp; K], dK = dSᵀ · Q (the shared keys add up over the batch). */
-      if (L.P) gemm(false, false, L.T, L.hs, L.P, 1.0f, ds, L.S, kp, L.LD, 0.0f, dq, L.LD);
-      gemm(false, false, L.T, L.hs, L.T, 1.0f, ds + L.P, L.S, k, L.LD, L.P ? 1.0f : 0.0f, dq, L.LD);
-      gemm(true, false, L.T, L.hs, L.T, 1.0f, ds + L.P, L.S, q, L.LD, 0.0f, dk, L.LD);
-      if (L.P) gemm(true, false, L.P, L.hs, L.T, 1.0f, ds, L.S, q, L.LD, 1.0f, dkp, L.LD);
+      if (L.P) gemm(false, false, T, L.hs, L.P, 1.0f, ds, S, kp, L.LD, 0.0f, dq, L.LD);
+      gemm(false, false, T, L.hs, T, 1.0f, ds + L.P, S, k, L.LD, L.P ? 1.0f : 0.0f, dq, L.LD);
+      gemm(true, false, T, L.hs, T, 1.0f, ds + L.P, S, q, L.LD, 0.0f, dk, L.LD);
+      if (L.P) gemm(true, false, L.P, L.hs, T, 1.0f, ds, S, q, L.LD, 1.0f, dkp, L.LD);
     }
   }
   free(ds);

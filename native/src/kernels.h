@@ -8,19 +8,23 @@
 void lopt_gemm(const float *a, const float *b, float *out, const float *bias, int64_t batch, const int32_t *a_index,
                const int32_t *b_index, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b);
 
-/* Sizes of a causal self-attention over rows of [q | k | v] (width 3·heads·head_size), each of the
- * batch's sequences of length t after `prefix` positions shared by every sequence. */
+/* Sizes of a causal self-attention over rows of [q | k | v] (width 3·heads·head_size): the batch's
+ * sequences packed one after another, lengths[b] rows each, after `prefix` positions shared by
+ * every sequence. */
 typedef struct {
-  int64_t batch, t, prefix, heads, head_size;
-  const int32_t *lengths; /* real positions of each sequence; later ones are padding */
+  int64_t batch, prefix, heads, head_size;
+  const int32_t *lengths;
   float scale;
 } lopt_attention_dims;
 
-/* context [batch·t, heads·head_size]; probs [batch, heads, t, prefix + t] kept for the gradient. */
+/* Floats of the attention probabilities: Σ_b heads · lengths[b] · (prefix + lengths[b]). */
+int64_t lopt_attention_probs_size(const lopt_attention_dims *dims);
+
+/* context [Σ lengths, heads·head_size]; probs kept for the gradient. */
 void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, const float *prefix_qkv, float *context,
                             float *probs);
 
-/* Gradients of the forward pass: d_qkv [batch·t, 3·width], d_prefix_qkv [prefix, 3·width] (its q part 0). */
+/* Gradients of the forward pass: d_qkv like qkv, d_prefix_qkv [prefix, 3·width] (its q part 0). */
 void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_context, const float *qkv,
                              const float *prefix_qkv, const float *probs, float *d_qkv, float *d_prefix_qkv);
 

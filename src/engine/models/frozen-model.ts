@@ -31,13 +31,13 @@ export interface FrozenModel {
   embed(ids: tf.Tensor2D): tf.Tensor3D;
   /**
    * Final hidden states [B, T, d] of input embeddings [B, T, d]; `lengths[b]` real positions of
-   * row b are attended to, the rest is padding.
+   * row b are attended to, the rest is padding (its hidden states are unspecified).
    */
   transform(inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
   /**
    * Final hidden states [B, L, d] of inputs [B, L, d] that follow a prefix [n, d] shared by every
    * row (a soft prompt): in a causal model the prefix never sees the inputs, so it is computed
-   * once, not B times. `lengths` count the inputs' real positions.
+   * once, not B times. `lengths` count the inputs' real positions (the rest: unspecified).
    */
   transformAfterPrefix(prefix: tf.Tensor2D, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
   /** Vocabulary logits [N, V] of hidden states [N, d]. */

@@ -38,26 +38,56 @@ function attentionMask(lengths: readonly number[], T: number, P: number): tf.Ten
   return tf.tensor4d(mask, [lengths.length, 1, T, width]);
 }
 
-/** A batch of B sequences of T positions, real up to `lengths`, and the portable path's additive mask. */
+/**
+ * A batch of B sequences of T positions, real up to `lengths`, as the blocks see it: padded to
+ * B·T rows with an additive mask (portable path), or packed to Σ lengths rows with no padding
+ * (native attention, which needs no mask).
+ */
 interface SequenceBatch {
   readonly B: number;
   readonly T: number;
   readonly lengths: readonly number[];
-  /** (B, 1, T, P + T); null when the native attention kernel, which masks by `lengths`, runs. */
+  /** (B, 1, T, P + T); null for packed rows. */
   readonly mask: tf.Tensor4D | null;
+  /** (B·T, d) padded rows → the blocks' rows. */
+  pack(x: tf.Tensor2D): tf.Tensor2D;
+  /** The blocks' rows → (B·T, d), padding rows 0 where they were packed away. */
+  unpack(x: tf.Tensor2D): tf.Tensor2D;
+}
+
+const keepRows = (x: tf.Tensor2D) => x;
+
+function paddedBatch(lengths: readonly number[], T: number, P: number): SequenceBatch {
+  return { B: lengths.length, T, lengths, mask: attentionMask(lengths, T, P), pack: keepRows, unpack: keepRows };
+}
+
+/** Packs and unpacks by a one-hot (Σ lengths, B·T) matrix: one matMul each way, differentiable on every backend. */
+function packedBatch(lengths: readonly number[], T: number): SequenceBatch {
+  const base = { B: lengths.length, T, lengths, mask: null };
+  if (lengths.every((length) => length === T)) return { ...base, pack: keepRows, unpack: keepRows };
+  const rows = lengths.reduce((sum, length) => sum + length, 0);
+  const selection = new Float32Array(rows * lengths.length * T);
+  let row = 0;
+  lengths.forEach((length, b) => {
+    for (let j = 0; j < length; j++, row++) selection[row * lengths.length * T + b * T + j] = 1;
+  });
+  const select = tf.tensor2d(selection, [rows, lengths.length * T]);
+  return { ...base, pack: (x) => tf.matMul(select, x), unpack: (x) => tf.matMul(select, x, true) };
 }
 
 /** The parts the OpenBLAS addon's fused kernels can run, or TF.js compositions where it does not. */
 interface ModelOps {
   readonly gelu: <T extends tf.Tensor>(x: T) => T;
   readonly layerNorm: (x: tf.Tensor2D, weights: LayerNormWeights, epsilon: number) => tf.Tensor2D;
+  readonly sequenceBatch: (lengths: readonly number[], T: number, P: number) => SequenceBatch;
   readonly nativeAttention: boolean;
 }
 
-const PORTABLE_OPS: ModelOps = { gelu, layerNorm: portableLayerNorm, nativeAttention: false };
+const PORTABLE_OPS: ModelOps = { gelu, layerNorm: portableLayerNorm, sequenceBatch: paddedBatch, nativeAttention: false };
 const NATIVE_OPS: ModelOps = {
   gelu: nativeGelu,
   layerNorm: (x, { gamma, beta }, epsilon) => nativeLayerNorm(x, gamma, beta, epsilon),
+  sequenceBatch: packedBatch,
   nativeAttention: true,
 };
 
@@ -95,7 +125,7 @@ class Gpt2Block {
     return { out: tf.add(attended, this.fcProj.apply(hidden)), qkv };
   }
 
-  /** Context (B·T, d) of the heads' attention over `past` and the sequence's own positions. */
+  /** Context (one row per row of qkv) of the heads' attention over `past` and the sequence's own positions. */
   private attention(qkv: tf.Tensor2D, { B, T, lengths, mask }: SequenceBatch, past?: tf.Tensor2D): tf.Tensor2D {
     const { hiddenSize: d, numHeads: H } = this.config;
     if (this.ops.nativeAttention) return nativeAttention(qkv, past ?? null, { lengths: [...lengths], heads: H, scale: this.scoreScale });
@@ -170,10 +200,10 @@ export class Gpt2Model implements FrozenModel {
     const [B, T, d] = inputs.shape;
     this.checkInput(inputs, lengths, 0);
     return tf.tidy(() => {
-      let x = this.withPositions(inputs, 0);
-      const batch = this.sequenceBatch(lengths, T, 0);
+      const batch = this.ops.sequenceBatch(lengths, T, 0);
+      let x = batch.pack(this.withPositions(inputs, 0));
       for (const block of this.blocks) x = block.apply(x, batch).out;
-      return this.finalNorm(x, [B, T, d]);
+      return this.finalNorm(x, batch, [B, T, d]);
     });
   }
 
@@ -183,22 +213,17 @@ export class Gpt2Model implements FrozenModel {
     this.checkInput(inputs, lengths, n);
     return tf.tidy(() => {
       // The prefix sees only itself (causal), so one pass over it serves every row.
+      const prefixBatch = this.ops.sequenceBatch([n], n, 0);
+      const inputBatch = this.ops.sequenceBatch(lengths, L, n);
       let p = this.withPositions(tf.expandDims(prefix, 0) as tf.Tensor3D, 0); // (n, d)
-      let x = this.withPositions(inputs, n); // (B·L, d)
-      const prefixBatch = this.sequenceBatch([n], n, 0);
-      const inputBatch = this.sequenceBatch(lengths, L, n);
+      let x = inputBatch.pack(this.withPositions(inputs, n));
       for (const block of this.blocks) {
         const { out, qkv } = block.apply(p, prefixBatch);
         p = out;
         x = block.apply(x, inputBatch, qkv).out;
       }
-      return this.finalNorm(x, [B, L, d]);
+      return this.finalNorm(x, inputBatch, [B, L, d]);
     });
-  }
-
-  /** B = lengths.length sequences of T positions after P shared ones. */
-  private sequenceBatch(lengths: readonly number[], T: number, P: number): SequenceBatch {
-    return { B: lengths.length, T, lengths, mask: this.ops.nativeAttention ? null : attentionMask(lengths, T, P) };
   }
 
   /** (B, T, d) inputs at positions offset … offset+T−1 → (B·T, d) with position embeddings added. */
@@ -208,8 +233,8 @@ export class Gpt2Model implements FrozenModel {
     return tf.reshape(tf.add(inputs, positions), [B * T, d]);
   }
 
-  private finalNorm(x: tf.Tensor2D, shape: [number, number, number]): tf.Tensor3D {
-    return tf.reshape(this.ops.layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon), shape);
+  private finalNorm(x: tf.Tensor2D, batch: SequenceBatch, shape: [number, number, number]): tf.Tensor3D {
+    return tf.reshape(batch.unpack(this.ops.layerNorm(x, this.weights.lnF, this.config.layerNormEpsilon)), shape);
   }
 
   logits(hidden: tf.Tensor2D): tf.Tensor2D {

@@ -5,8 +5,8 @@
  */
 import { createRequire } from 'node:module';
 
-/** Sizes of an attention call; see native/src/kernels.h. */
-export type AttentionSizes = [lengths: Int32Array, batch: number, t: number, prefix: number, heads: number, headSize: number, scale: number];
+/** Sizes of an attention call over packed sequences; see native/src/kernels.h. */
+export type AttentionSizes = [lengths: Int32Array, prefix: number, heads: number, headSize: number, scale: number];
 
 export interface NativeAddon {
   /** out[i] = op(a[aIndex[i]]) · op(b[bIndex[i]]) (+ bias on every row), row-major. */
@@ -14,6 +14,8 @@ export interface NativeAddon {
     a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array | null, aIndex: Int32Array, bIndex: Int32Array,
     aCount: number, bCount: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean,
   ): void;
+  /** Floats of the probabilities the forward pass keeps for the gradient. */
+  attentionProbsSize(...sizes: AttentionSizes): number;
   attentionForward(qkv: Float32Array, prefixQkv: Float32Array | null, context: Float32Array, probs: Float32Array, ...sizes: AttentionSizes): void;
   attentionBackward(
     dContext: Float32Array, qkv: Float32Array, prefixQkv: Float32Array | null, probs: Float32Array,

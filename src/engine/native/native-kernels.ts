@@ -80,19 +80,17 @@ function matMulKernel(builtin: tf.KernelFunc): Kernel<{ a: TensorInfo; b: Tensor
   };
 }
 
-/** Sizes of an attention call from its [q | k | v] rows (batch·t, 3·width) and the shared prefix's. */
+/** Sizes of an attention call from its packed [q | k | v] rows (Σ lengths, 3·width) and the shared prefix's. */
 function attentionSizes(qkv: TensorInfo, prefixQkv: TensorInfo | undefined, attrs: Record<string, unknown>): AttentionSizes {
   const { lengths, heads, scale } = attrs as unknown as AttentionAttrs;
-  const [rows, width3] = qkv.shape as [number, number];
-  return [Int32Array.from(lengths), lengths.length, rows / lengths.length, prefixQkv?.shape[0] ?? 0, heads, width3 / 3 / heads, scale];
+  return [Int32Array.from(lengths), prefixQkv?.shape[0] ?? 0, heads, qkv.shape[1]! / 3 / heads, scale];
 }
 
 const attentionKernel: Kernel<{ qkv: TensorInfo; prefixQkv?: TensorInfo }> = (addon, memory, { inputs: { qkv, prefixQkv }, backend, attrs }) => {
   const sizes = attentionSizes(qkv, prefixQkv, attrs);
-  const [, batch, t, prefix, heads] = sizes;
   const [rows, width3] = qkv.shape as [number, number];
   const context = memory.allocate(backend, [rows, width3 / 3]);
-  const probs = memory.allocate(backend, [batch, heads, t, prefix + t]);
+  const probs = memory.allocate(backend, [addon.attentionProbsSize(...sizes)]);
   const view = (x: TensorInfo) => memory.view(backend, x);
   addon.attentionForward(view(qkv), prefixQkv ? view(prefixQkv) : null, view(context), view(probs), ...sizes);
   return [context, probs];

@@ -23,9 +23,9 @@ export const nativeGelu = tf.customGrad((x, save) => {
 }) as unknown as <T extends tf.Tensor>(x: T) => T;
 
 /**
- * Causal self-attention of `lengths.length` sequences from their [q | k | v] rows (B·T, 3d),
- * after the keys and values of the shared prefix's rows (P, 3d) when given: context (B·T, d).
- * Right padding past each length is hidden from the keys.
+ * Causal self-attention of `lengths.length` sequences packed one after another without padding,
+ * from their [q | k | v] rows (Σ lengths, 3d), after the keys and values of the shared prefix's
+ * rows (P, 3d) when given: context (Σ lengths, d).
  */
 export function nativeAttention(qkv: tf.Tensor2D, prefixQkv: tf.Tensor2D | null, attrs: AttentionAttrs): tf.Tensor2D {
   const inputs = (x: tf.Tensor, p?: tf.Tensor): tf.NamedTensorMap => (p ? { qkv: x, prefixQkv: p } : { qkv: x });
