@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend, shutdownBackend } from '../../src/engine/backend.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/prompt-spec.js';
@@ -12,6 +12,7 @@ import { tf } from '../../src/engine/tf.js';
 import { allPositionsHidden } from '../helpers/engine-fixtures.js';
 import { FIXTURES_DIR, MODELS_DIR, gpt2MiniFixture, readJsonFixture } from '../helpers/shared.js';
 import { maxAbsDiff, maxRelDiff } from '../helpers/tensors.js';
+import { webgpuUnavailable } from '../helpers/webgpu.js';
 
 const fixture = gpt2MiniFixture();
 const reference = readSafetensors(join(FIXTURES_DIR, 'gpt2-mini.safetensors')).tensors;
@@ -35,8 +36,11 @@ function allLogits(model: FrozenModel, prompt: tf.Tensor2D): { logits: tf.Tensor
   return { logits, T };
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
-  describe(`gpt2 parity with the reference implementation (${backend})`, () => {
+const webgpuSkip = await webgpuUnavailable();
+after(shutdownBackend);
+
+for (const backend of ['wasm', 'cpu', 'webgpu-software'] as const) {
+  describe(`gpt2 parity with the reference implementation (${backend})`, { skip: backend === 'webgpu-software' && webgpuSkip }, () => {
     let model: FrozenModel;
 
     before(async () => {
@@ -87,14 +91,16 @@ for (const backend of ['wasm', 'cpu'] as const) {
   });
 }
 
-test('tiny-gpt2-random logits match the reference (HF-written, transformer.-prefixed, vocab 50257)', async () => {
-  await initBackend('wasm');
-  const model = await loadFrozenModel(join(MODELS_DIR, 'tiny-gpt2-random'));
-  const ids = readJsonFixture<{ 'tiny-gpt2-random': { input_ids: number[] } }>('fixtures.json')['tiny-gpt2-random'].input_ids;
-  const { hidden } = allPositionsHidden(model, [{ ids }]);
-  const logits = model.logits(tf.reshape(hidden, [ids.length, model.dims.hiddenSize]));
-  const expected = readSafetensors(join(FIXTURES_DIR, 'tiny-gpt2-random.safetensors')).tensors.get('logits')!;
-  assert.ok(maxAbsDiff(await logits.data(), expected.data) < 1e-4);
-  tf.dispose([hidden, logits]);
-  model.dispose();
-});
+for (const backend of ['wasm', 'webgpu-software'] as const) {
+  test(`tiny-gpt2-random logits match the reference (HF-written, transformer.-prefixed, vocab 50257; ${backend})`, { skip: backend === 'webgpu-software' && webgpuSkip }, async () => {
+    await initBackend(backend);
+    const model = await loadFrozenModel(join(MODELS_DIR, 'tiny-gpt2-random'));
+    const ids = readJsonFixture<{ 'tiny-gpt2-random': { input_ids: number[] } }>('fixtures.json')['tiny-gpt2-random'].input_ids;
+    const { hidden } = allPositionsHidden(model, [{ ids }]);
+    const logits = model.logits(tf.reshape(hidden, [ids.length, model.dims.hiddenSize]));
+    const expected = readSafetensors(join(FIXTURES_DIR, 'tiny-gpt2-random.safetensors')).tensors.get('logits')!;
+    assert.ok(maxAbsDiff(await logits.data(), expected.data) < 1e-4);
+    tf.dispose([hidden, logits]);
+    model.dispose();
+  });
+}
