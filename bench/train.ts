@@ -61,7 +61,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
   const objective = objectiveFor(encoder, model);
   const tokens = objective.tokens(train, N);
   for (const spec of METHODS) {
-    const prompt = SoftPrompt.initialise(resolvePromptSpec(spec, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
+    const prompt = await SoftPrompt.initialise(resolvePromptSpec(spec, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
     const steps = STEPS[backend] ?? Number(args.steps);
     const times: number[] = [];
     let last = performance.now();

@@ -115,6 +115,11 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   throw new EngineError('BACKEND_UNAVAILABLE', `no TensorFlow.js backend could start: ${JSON.stringify(skipped)}`);
 }
 
+/** "wasm", or "webgpu on <the GPU>": for logs. */
+export function describeBackend({ name, adapter }: BackendInfo): string {
+  return adapter ? `${name} on ${adapter.description || adapter.device} (${adapter.vendor} ${adapter.architecture})` : name;
+}
+
 /** The backend chosen by the last `initBackend`; throws if none was started. */
 export function activeBackend(): BackendInfo {
   if (!active || tf.getBackend() !== active.tfjsName) {

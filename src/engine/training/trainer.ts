@@ -104,7 +104,7 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
     }
     evaluatedAt = step;
     const isBest = !best || objective.score(finalMetrics) > objective.score(best.metrics);
-    if (isBest) best = { step, metrics: finalMetrics, params: toRecord(prompt.parameterValues()) };
+    if (isBest) best = { step, metrics: finalMetrics, params: toRecord(await prompt.parameterValues()) };
     stale = isBest ? 0 : stale + 1;
     await callbacks.onEvaluation?.({ step, metrics: finalMetrics, isBest });
   };
@@ -114,8 +114,8 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
     checkpointedAt = step;
     await callbacks.onCheckpoint?.({
       step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale,
-      params: toRecord(prompt.parameterValues()),
-      optimizer: optimizer.state(),
+      params: toRecord(await prompt.parameterValues()),
+      optimizer: await optimizer.state(),
     });
   };
 
