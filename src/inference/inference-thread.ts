@@ -125,7 +125,7 @@ port.on('message', (request: InferenceRequest) => {
 
 try {
   const info = await initBackend(backend);
-  send({ type: 'ready', backend: info.name });
+  send({ type: 'ready', backend: { name: info.name, ...(info.adapter ? { adapter: info.adapter } : {}) } });
 } catch (err) {
   send({ type: 'error', id: null, code: 'BACKEND_UNAVAILABLE', message: (err as Error).message });
 }
