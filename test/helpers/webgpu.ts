@@ -11,7 +11,7 @@ export async function webgpuUnavailable(): Promise<string | false> {
   } catch (err) {
     const reason = `no WebGPU adapter (${(err as Error).message}); .ci/install-lavapipe installs Mesa's software one`;
     if (process.env.LOPT_REQUIRE_WEBGPU_TESTS === '1') throw new Error(`LOPT_REQUIRE_WEBGPU_TESTS=1, but ${reason}`);
-    console.log(`# skipping the WebGPU tests: ${reason}`);
+    console.log(`skipping the WebGPU tests: ${reason}`);
     return reason;
   }
 }
