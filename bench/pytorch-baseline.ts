@@ -47,16 +47,16 @@ export function findTorchPython(candidates: readonly string[]): string | null {
   return null;
 }
 
-function promptPayload(prompt: SoftPrompt) {
-  const values = Object.fromEntries([...prompt.parameterValues()].map(([name, { shape, data }]) => [name, { shape, data: Array.from(data) }]));
+async function promptPayload(prompt: SoftPrompt) {
+  const values = Object.fromEntries([...(await prompt.parameterValues())].map(([name, { shape, data }]) => [name, { shape, data: Array.from(data) }]));
   const { X0, ...params } = values;
   const spec = prompt.spec;
   return { method: spec.method, n: spec.n, ...(spec.method === 'lopt2' ? { activation: spec.activation, X0 } : {}), params };
 }
 
-export function runPytorchBaseline(python: string, batch: BaselineBatch, prompt: SoftPrompt): BaselineRun {
+export async function runPytorchBaseline(python: string, batch: BaselineBatch, prompt: SoftPrompt): Promise<BaselineRun> {
   const file = join(tmpdir(), `lopt-baseline-${process.pid}.json`);
-  writeFileSync(file, JSON.stringify({ ...batch, prompt: promptPayload(prompt) }));
+  writeFileSync(file, JSON.stringify({ ...batch, prompt: await promptPayload(prompt) }));
   try {
     return JSON.parse(execFileSync(python, [SCRIPT, file], { encoding: 'utf8', maxBuffer: 1 << 24 })) as BaselineRun;
   } finally {

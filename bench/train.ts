@@ -96,9 +96,9 @@ for (const backend of args.backends.split(',') as BackendName[]) {
     const objective = objectiveFor(encoder, model);
     tokens = objective.tokens(train, N);
     for (const method of methods) {
-      const prompt = SoftPrompt.initialise(resolvePromptSpec({ method, n: N, r: R }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
+      const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method, n: N, r: R }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
       if (python && !baselines.has(method)) {
-        const baseline = runPytorchBaseline(python, {
+        const baseline = await runPytorchBaseline(python, {
           model: args.model, inputs: train.map((e) => e.input), labels: train.map((e) => e.label!),
           labelTokens: encoder.labelTokens.map((word) => word[0]!), learningRate: LEARNING_RATE, clip: CLIP, steps, threads: threads ? [threads] : [1, 2],
         }, prompt);

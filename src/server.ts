@@ -24,7 +24,7 @@ const { deps, close } = await connectApiDeps(config);
 const app = await buildApp(logger, deps);
 await app.listen({ host: config.host, port: config.port });
 deps.inference.ready().then(
-  (backend) => logger.info({ backend }, `inference backend: ${backend}`),
+  (backend) => logger.info({ backend }, `inference backend: ${backend.name}`),
   (err: unknown) => logger.error({ err }, 'inference backend failed to start'),
 );
 

@@ -14,6 +14,7 @@ export function errorBody(code: string, message: string, details?: unknown): Err
 /** Engine errors are the caller's fault unless they concern the deployment's own model. */
 const ENGINE_STATUS: Partial<Record<EngineError['code'], number>> = {
   BACKEND_UNAVAILABLE: 503,
+  DEVICE_FAILED: 503,
   MODEL_CONFIG_INVALID: 500,
   MODEL_WEIGHTS_MISMATCH: 500,
   SAFETENSORS_INVALID: 500,

@@ -6,7 +6,7 @@ import { openPromptSession } from './prompt-session.js';
 export const EVAL_USAGE = `lopt eval --prompt FILE --model DIR --data FILE [options]
   --prompt FILE          a prompt file written by lopt train
   --model DIR            the model it was trained for
-  --backend B            auto | node-gpu | node | wasm | cpu
+  --backend B            auto | node-gpu | webgpu | node | wasm | cpu | webgpu-software
   --native-kernels M     auto | off | on: OpenBLAS kernels on wasm and cpu (default auto: where built)
   --batch-size N         default 32
 ${DATA_USAGE}`;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `lopt`: train, evaluate and use soft prompts from the command line, without the service. */
+import { shutdownBackend } from '../engine/backend.js';
 import { EngineError } from '../engine/engine-error.js';
 import { EVAL_USAGE, evalCommand } from './eval-command.js';
 import { PREDICT_USAGE, predictCommand } from './predict-command.js';
@@ -44,4 +45,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} finally {
+  shutdownBackend();
+}

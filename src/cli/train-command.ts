@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { backendLabel } from '../engine/backend.js';
+import { describeBackend } from '../engine/backend.js';
 import { splitTrainValidation } from '../engine/datasets/split-train-validation.js';
 import { savePromptFile } from '../engine/prompt-file.js';
 import type { PromptSpec } from '../engine/prompts/prompt-spec.js';
@@ -16,7 +16,7 @@ export const TRAIN_USAGE = `lopt train --model DIR --data FILE [options]
 
 model:
   --model DIR            Hugging Face model folder (config.json, model.safetensors, tokenizer)
-  --backend B            auto | node-gpu | node | wasm | cpu (default auto)
+  --backend B            auto | node-gpu | webgpu | node | wasm | cpu | webgpu-software (default auto)
   --native-kernels M     auto | off | on: OpenBLAS kernels on wasm and cpu (default auto: where built)
 ${DATA_USAGE}
   --validation FILE      validation rows (same format); else --validation-fraction of --data
@@ -113,13 +113,13 @@ export async function trainCommand(args: string[]): Promise<void> {
   const options = trainOptions(values);
 
   const { id, model, tokenizer, backend } = await openModel(values);
-  const { prompt, objective, train, validation } = prepareTrainingRun({
+  const { prompt, objective, train, validation } = await prepareTrainingRun({
     model, tokenizer, task, prompt: promptSpec(values), train: split.train, validation: validationRows,
   });
   const { spec } = prompt;
   process.stderr.write(
     `${spec.method} n=${spec.n}${spec.r ? ` r=${spec.r}` : ''}: ${prompt.trainableParameters} trainable parameters; ` +
-      `${train.length} training and ${validation.length} validation examples; backend ${backendLabel(backend)}\n`,
+      `${train.length} training and ${validation.length} validation examples; backend ${describeBackend(backend)}\n`,
   );
 
   const reporter = progressReporter();

@@ -1,22 +1,33 @@
 /**
- * Chooses the TensorFlow.js backend: the native CUDA build, else the native CPU build, else
- * WebAssembly, else plain JavaScript. The native packages are optional dependencies that cannot
- * install everywhere, so they are imported only when tried.
+ * Chooses the TensorFlow.js backend: the native CUDA build, else WebGPU on a hardware adapter,
+ * else the native CPU build, else WebAssembly, else plain JavaScript. The native packages and
+ * Dawn are optional dependencies that cannot install everywhere, so they are imported only when
+ * tried. WebGPU on a software adapter is never chosen by `auto`: it must be named.
  */
 import { EngineError } from './engine-error.js';
 import { restoreBuiltinKernels, useNativeKernels, type NativeKernelsStatus } from './native/native-kernels.js';
 import { tf } from './tf.js';
+import { closeWebGpu, openWebGpu, webGpuFault, type GpuAdapterInfo, type GpuProvider } from './webgpu-device.js';
 
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+/** The order `auto` tries. */
+export const AUTO_ORDER = ['node-gpu', 'webgpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = [...AUTO_ORDER, 'webgpu-software'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendPreference = BackendName | 'auto';
 /** OpenBLAS matMul kernels: where built (`auto`), never (`off`), or an error when unavailable (`on`). */
 export const NATIVE_KERNEL_MODES = ['auto', 'off', 'on'] as const;
 export type NativeKernelsMode = (typeof NATIVE_KERNEL_MODES)[number];
 
+export interface BackendOptions extends NativeKernelOptions {
+  /** Where WebGPU comes from: Dawn's by default (tests pass one without adapters). */
+  readonly gpu?: GpuProvider;
+}
+
 interface BackendCandidate {
-  /** The optional package that registers this backend, if any. */
-  readonly packageName?: string;
+  /** Readies what must exist before `tf.setBackend`: imports its package, or opens its GPU device. */
+  readonly prepare?: (options: BackendOptions) => Promise<GpuAdapterInfo | void>;
+  /** Releases what `prepare` opened. */
+  readonly close?: () => void;
   /** The name the backend registers under in TensorFlow.js. */
   readonly tfjsName: string;
   /**
@@ -26,9 +37,21 @@ interface BackendCandidate {
   readonly fastTransposedMatMul: boolean;
 }
 
+const importPackage = (specifier: string) => async () => {
+  await import(specifier); // a variable keeps the type checker from resolving it
+};
+const webgpu = (allowSoftware: boolean): BackendCandidate => ({
+  prepare: ({ gpu }) => openWebGpu({ allowSoftware, ...(gpu ? { gpu } : {}) }),
+  close: closeWebGpu,
+  tfjsName: 'webgpu',
+  fastTransposedMatMul: true,
+});
+
 const CANDIDATES: Record<BackendName, BackendCandidate> = {
-  'node-gpu': { packageName: '@tensorflow/tfjs-node-gpu', tfjsName: 'tensorflow', fastTransposedMatMul: true },
-  node: { packageName: '@tensorflow/tfjs-node', tfjsName: 'tensorflow', fastTransposedMatMul: true },
+  'node-gpu': { prepare: importPackage('@tensorflow/tfjs-node-gpu'), tfjsName: 'tensorflow', fastTransposedMatMul: true },
+  webgpu: webgpu(false),
+  'webgpu-software': webgpu(true),
+  node: { prepare: importPackage('@tensorflow/tfjs-node'), tfjsName: 'tensorflow', fastTransposedMatMul: true },
   wasm: { tfjsName: 'wasm', fastTransposedMatMul: false },
   cpu: { tfjsName: 'cpu', fastTransposedMatMul: false },
 };
@@ -40,22 +63,27 @@ export interface BackendInfo {
   readonly fastTransposedMatMul: boolean;
   /** Whether OpenBLAS runs the matMuls (and with how many threads), or why not. */
   readonly nativeKernels: NativeKernelsStatus;
+  /** The GPU the WebGPU backend runs on; absent for the others. */
+  readonly adapter?: GpuAdapterInfo;
   /** Why each backend tried before this one was passed over. */
   readonly skipped: ReadonlyArray<{ name: BackendName; reason: string }>;
 }
 
 let active: BackendInfo | undefined;
 
-async function start(name: BackendName): Promise<void> {
+async function start(name: BackendName, options: BackendOptions): Promise<GpuAdapterInfo | void> {
   const candidate = CANDIDATES[name];
-  if (candidate.packageName) {
-    const specifier: string = candidate.packageName; // a variable keeps the type checker from resolving it
-    await import(specifier);
+  try {
+    const adapter = await candidate.prepare?.(options);
+    if (!(await tf.setBackend(candidate.tfjsName))) {
+      throw new Error(`tf.setBackend('${candidate.tfjsName}') returned false`);
+    }
+    await tf.ready();
+    return adapter;
+  } catch (err) {
+    candidate.close?.();
+    throw err;
   }
-  if (!(await tf.setBackend(candidate.tfjsName))) {
-    throw new Error(`tf.setBackend('${candidate.tfjsName}') returned false`);
-  }
-  await tf.ready();
 }
 
 export function parseBackendPreference(value: string | undefined): BackendPreference {
@@ -72,14 +100,14 @@ export function parseNativeKernelsMode(value: string | undefined): NativeKernels
   throw new EngineError('BAD_ARGUMENT', `unknown native kernels mode "${mode}"; expected ${NATIVE_KERNEL_MODES.join(', ')}`);
 }
 
-export interface BackendOptions {
+export interface NativeKernelOptions {
   /** @defaultValue `auto` */
   readonly nativeKernels?: NativeKernelsMode;
   /** OpenBLAS threads of the native kernels. @defaultValue OpenBLAS's own choice (OPENBLAS_NUM_THREADS, else every core) */
   readonly nativeThreads?: number;
 }
 
-function nativeKernelsFor(tfjsName: string, { nativeKernels: mode = 'auto', nativeThreads }: BackendOptions): NativeKernelsStatus {
+function nativeKernelsFor(tfjsName: string, { nativeKernels: mode = 'auto', nativeThreads }: NativeKernelOptions): NativeKernelsStatus {
   if (mode === 'off') return { active: false, reason: 'turned off' };
   const status = useNativeKernels(tfjsName, nativeThreads);
   if (!status.active && mode === 'on') {
@@ -89,18 +117,19 @@ function nativeKernelsFor(tfjsName: string, { nativeKernels: mode = 'auto', nati
 }
 
 /**
- * Starts the preferred backend, or the first that works in the order above for `auto`. A backend
+ * Starts the preferred backend, or the first that works in AUTO_ORDER for `auto`. A backend
  * asked for by name that cannot start is an error, never a silent fallback. On wasm and cpu the
  * OpenBLAS kernels stand in for the matMuls as `nativeKernels` says.
  */
 export async function initBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   tf.enableProdMode();
   restoreBuiltinKernels();
-  const order = preference === 'auto' ? BACKEND_NAMES : [preference];
+  const order = preference === 'auto' ? AUTO_ORDER : [preference];
   const skipped: Array<{ name: BackendName; reason: string }> = [];
   for (const name of order) {
+    let adapter: GpuAdapterInfo | void;
     try {
-      await start(name);
+      adapter = await start(name, options);
     } catch (err) {
       const reason = (err as Error).message.split('\n')[0] ?? String(err);
       if (preference !== 'auto') {
@@ -111,15 +140,24 @@ export async function initBackend(preference: BackendPreference = 'auto', option
     }
     const { tfjsName, fastTransposedMatMul } = CANDIDATES[name];
     const native = nativeKernelsFor(tfjsName, options);
-    active = { name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul: fastTransposedMatMul || native.active, nativeKernels: native, skipped };
+    active = {
+      name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul: fastTransposedMatMul || native.active,
+      nativeKernels: native, ...(adapter ? { adapter } : {}), skipped,
+    };
     return active;
   }
   throw new EngineError('BACKEND_UNAVAILABLE', `no TensorFlow.js backend could start: ${JSON.stringify(skipped)}`);
 }
 
-/** The backend's name as logs and readiness show it, e.g. `wasm+openblas`. */
+/** The backend's name as readiness shows it: `wasm`, `wasm+openblas`, `webgpu`. */
 export function backendLabel(info: BackendInfo): string {
   return info.nativeKernels.active ? `${info.name}+openblas` : info.name;
+}
+
+/** `wasm+openblas`, or "webgpu on <the GPU>": for logs. */
+export function describeBackend(info: BackendInfo): string {
+  const { adapter } = info;
+  return adapter ? `${info.name} on ${adapter.description || adapter.device} (${adapter.vendor} ${adapter.architecture})` : backendLabel(info);
 }
 
 /** The backend chosen by the last `initBackend`; throws if none was started. */
@@ -128,4 +166,20 @@ export function activeBackend(): BackendInfo {
     throw new EngineError('BACKEND_UNAVAILABLE', 'no backend started: call initBackend() first');
   }
   return active;
+}
+
+/**
+ * Throws if the active backend's device failed since it started. WebGPU reports a failed dispatch
+ * or a lost device asynchronously and goes on returning numbers, so callers check after reading
+ * results and before trusting them.
+ */
+export function assertBackendHealthy(): void {
+  const fault = active?.tfjsName === 'webgpu' ? webGpuFault() : null;
+  if (fault) throw new EngineError('DEVICE_FAILED', `the GPU failed, so results computed since cannot be trusted: ${fault}`);
+}
+
+/** Releases the GPU device WebGPU holds, if it does: Node does not exit while it is open. */
+export function shutdownBackend(): void {
+  closeWebGpu();
+  if (active?.tfjsName === 'webgpu') active = undefined;
 }

@@ -3,6 +3,7 @@ export type EngineErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'BAD_ARGUMENT'
   | 'DATASET_INVALID'
+  | 'DEVICE_FAILED'
   | 'CANCELLED'
   | 'CHECKPOINT_INVALID'
   | 'PROMPT_FILE_INVALID'
@@ -12,7 +13,8 @@ export type EngineErrorCode =
   | 'MODEL_CONFIG_INVALID'
   | 'MODEL_UNSUPPORTED'
   | 'MODEL_WEIGHTS_MISMATCH'
-  | 'SEQUENCE_TOO_LONG';
+  | 'SEQUENCE_TOO_LONG'
+  | 'TENSOR_TOO_LARGE';
 
 export class EngineError extends Error {
   constructor(

@@ -2,6 +2,7 @@
  * Inference with trained prompts. Each request carries its own prompt X (and label words), so a
  * single forward pass can serve requests for different prompts.
  */
+import { assertBackendHealthy } from './backend.js';
 import type { FrozenModel } from './models/frozen-model.js';
 import { flatLabelScores } from './tasks/classification.js';
 import type { tf } from './tf.js';
@@ -23,6 +24,7 @@ export async function classify(model: FrozenModel, requests: readonly ClassifyRe
   const scores = flatLabelScores(model, requests);
   const flat = await scores.data();
   scores.dispose();
+  assertBackendHealthy();
   let offset = 0;
   return requests.map(({ labels }) => {
     const own = Array.from(flat.subarray(offset, offset + labels.length));

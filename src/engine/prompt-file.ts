@@ -40,16 +40,19 @@ export function encodePromptFile(contents: PromptFileContents): Buffer {
 }
 
 /** A prompt's parameters and its materialised X, by name. */
-export function promptTensors(prompt: SoftPrompt): Map<string, HostTensor> {
-  const tensors = prompt.parameterValues();
+export async function promptTensors(prompt: SoftPrompt): Promise<Map<string, HostTensor>> {
+  const tensors = await prompt.parameterValues();
   const X = prompt.materialize();
-  tensors.set('X', { shape: X.shape, data: X.dataSync() as Float32Array });
-  X.dispose();
+  try {
+    tensors.set('X', { shape: X.shape, data: (await X.data()) as Float32Array });
+  } finally {
+    X.dispose();
+  }
   return tensors;
 }
 
 export async function savePromptFile(path: string, prompt: SoftPrompt, info: PromptFileInfo): Promise<void> {
-  const contents = { ...info, spec: prompt.spec, trainableParameters: prompt.trainableParameters, tensors: promptTensors(prompt) };
+  const contents = { ...info, spec: prompt.spec, trainableParameters: prompt.trainableParameters, tensors: await promptTensors(prompt) };
   await writeFile(path, encodePromptFile(contents));
 }
 

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendOptions, BackendPreference } from '../engine/backend.js';
 import { EngineError, type EngineErrorCode } from '../engine/engine-error.js';
 import type { Classification } from '../engine/infer.js';
-import type { InferenceRequest, InferenceResult, ThreadMessage } from './messages.js';
+import type { InferenceRequest, InferenceResult, ReadyBackend, ThreadMessage } from './messages.js';
 
 export type InferenceCall = Omit<InferenceRequest, 'id' | 'kind'>;
 
@@ -16,7 +16,7 @@ export interface InferenceService {
   classify(call: InferenceCall): Promise<readonly Classification[]>;
   generate(call: InferenceCall): Promise<readonly string[]>;
   /** The backend the thread started, once it has. */
-  ready(): Promise<string>;
+  ready(): Promise<ReadyBackend>;
   close(): Promise<void>;
 }
 
@@ -36,9 +36,9 @@ export function startInferenceThread(models: ReadonlyMap<string, string>, backen
   const thread = spawnThread({ models, backend, backendOptions });
   const waiting = new Map<number, { resolve: (result: InferenceResult) => void; reject: (err: Error) => void }>();
   let nextId = 1;
-  let readyResolve!: (backend: string) => void;
+  let readyResolve!: (backend: ReadyBackend) => void;
   let readyReject!: (err: Error) => void;
-  const started = new Promise<string>((resolve, reject) => {
+  const started = new Promise<ReadyBackend>((resolve, reject) => {
     readyResolve = resolve;
     readyReject = reject;
   });

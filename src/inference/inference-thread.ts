@@ -125,7 +125,7 @@ port.on('message', (request: InferenceRequest) => {
 
 try {
   const info = await initBackend(backend, backendOptions);
-  send({ type: 'ready', backend: backendLabel(info) });
+  send({ type: 'ready', backend: { name: backendLabel(info), ...(info.adapter ? { adapter: info.adapter } : {}) } });
 } catch (err) {
   send({ type: 'error', id: null, code: 'BACKEND_UNAVAILABLE', message: (err as Error).message });
 }

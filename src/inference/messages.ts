@@ -1,5 +1,12 @@
 import type { Classification } from '../engine/infer.js';
+import type { GpuAdapterInfo } from '../engine/webgpu-device.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
+
+/** The backend the inference thread started, and the GPU it runs on, if any. */
+export interface ReadyBackend {
+  readonly name: string;
+  readonly adapter?: GpuAdapterInfo;
+}
 
 /** A request to the inference thread: inputs for one stored prompt. */
 export interface InferenceRequest {
@@ -19,6 +26,6 @@ export type InferenceResult =
   | { readonly kind: 'generate'; readonly outputs: readonly string[] };
 
 export type ThreadMessage =
-  | { readonly type: 'ready'; readonly backend: string }
+  | { readonly type: 'ready'; readonly backend: ReadyBackend }
   | { readonly type: 'result'; readonly id: number; readonly result: InferenceResult }
   | { readonly type: 'error'; readonly id: number | null; readonly code: string; readonly message: string };

@@ -6,7 +6,7 @@ import { Worker } from 'bullmq';
 import { loadConfig } from '../config.js';
 import { createPrismaClient } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
-import { backendLabel, initBackend } from '../engine/backend.js';
+import { describeBackend, initBackend, shutdownBackend } from '../engine/backend.js';
 import { createLogger } from '../logger.js';
 import { subscribeCancel } from '../queue/cancel-channel.js';
 import { workerConnection } from '../queue/redis-connections.js';
@@ -17,7 +17,7 @@ import { processTrainJob, SHUTDOWN } from './train-processor.js';
 const config = loadConfig();
 const log = createLogger(config.logLevel).child({ role: 'worker', pid: process.pid });
 const backend = await initBackend(config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
-log.info({ backend }, `TensorFlow.js backend: ${backendLabel(backend)}`);
+log.info({ backend }, `TensorFlow.js backend: ${describeBackend(backend)}`);
 
 const prisma = createPrismaClient(config.databaseUrl);
 const store = createStore(prisma);
@@ -64,6 +64,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     worker.cancelAllJobs(SHUTDOWN);
     await worker.close();
     await Promise.all([subscriber.quit(), connection.quit(), prisma.$disconnect(), models.dispose()]);
+    shutdownBackend();
     process.exit(0);
   });
 }

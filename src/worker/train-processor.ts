@@ -63,7 +63,7 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       ? { train: rows, validation: await readRows(store, job.validationDatasetId) }
       : splitTrainValidation(rows, { validationFraction: spec.validationFraction, seed: spec.prompt.seed ?? 0 });
     const { model, tokenizer } = await deps.models.get(job.modelId);
-    const { prompt, objective, train, validation } = prepareTrainingRun({
+    const { prompt, objective, train, validation } = await prepareTrainingRun({
       model, tokenizer, task: spec.task, prompt: spec.prompt, train: split.train, validation: split.validation,
     });
     created = prompt;
@@ -102,7 +102,7 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       },
     });
 
-    const tensors = promptTensors(prompt);
+    const tensors = await promptTensors(prompt);
     const metrics = result.best?.metrics ?? result.finalMetrics;
     await store.prompts.create({
       tenantId: job.tenantId,

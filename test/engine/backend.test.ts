@@ -13,14 +13,30 @@ const installed = (name: string) => {
   }
 };
 const nativeInstalled = installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu');
+/** A WebGPU entry point on a machine without a usable GPU driver. */
+const noAdapter = { gpu: async () => ({ requestAdapter: async () => null }) as unknown as GPU };
 
 test('auto picks the first backend that starts and says why it passed over the others', { skip: nativeInstalled && 'a native backend is installed here' }, async () => {
-  const info = await initBackend('auto');
+  const info = await initBackend('auto', noAdapter);
   assert.equal(info.name, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
-  assert.deepEqual(info.skipped.map((s) => s.name), ['node-gpu', 'node']);
+  assert.deepEqual(info.skipped.map((s) => s.name), ['node-gpu', 'webgpu', 'node']);
   assert.match(info.skipped[0]!.reason, /tfjs-node-gpu/);
+  assert.match(info.skipped[1]!.reason, /no WebGPU adapter/);
+  assert.equal(info.adapter, undefined);
   assert.deepEqual(activeBackend(), info);
+});
+
+test('WebGPU asked for by name without an adapter is an error, not a fallback', async () => {
+  await initBackend('wasm');
+  for (const name of ['webgpu', 'webgpu-software'] as const) {
+    await assert.rejects(initBackend(name, noAdapter), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'BACKEND_UNAVAILABLE');
+      assert.match(err.message, new RegExp(`backend "${name}" was asked for but cannot start: no WebGPU adapter`));
+      return true;
+    });
+  }
+  assert.equal(tf.getBackend(), 'wasm');
 });
 
 test('a backend asked for by name that cannot start is an error, not a fallback', { skip: nativeInstalled && 'a native backend is installed here' }, async () => {
@@ -45,5 +61,6 @@ test('each portable backend can be forced', async () => {
 test('backend preferences are parsed strictly', () => {
   assert.equal(parseBackendPreference(undefined), 'auto');
   assert.equal(parseBackendPreference('node-gpu'), 'node-gpu');
-  assert.throws(() => parseBackendPreference('gpu'), /unknown backend "gpu"; expected auto or one of node-gpu, node, wasm, cpu/);
+  assert.equal(parseBackendPreference('webgpu-software'), 'webgpu-software');
+  assert.throws(() => parseBackendPreference('gpu'), /unknown backend "gpu"; expected auto or one of node-gpu, webgpu, node, wasm, cpu, webgpu-software/);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend, shutdownBackend } from '../../src/engine/backend.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/prompt-spec.js';
@@ -10,9 +10,10 @@ import { readSafetensors, type HostTensor } from '../../src/engine/safetensors.j
 import { classificationLoss } from '../../src/engine/tasks/classification.js';
 import { tf } from '../../src/engine/tf.js';
 import { allPositionsHidden } from '../helpers/engine-fixtures.js';
-import { KERNEL_PATHS } from '../helpers/kernel-paths.js';
+import { KERNEL_PATHS, type KernelPath } from '../helpers/kernel-paths.js';
 import { FIXTURES_DIR, MODELS_DIR, gpt2MiniFixture, readJsonFixture } from '../helpers/shared.js';
 import { maxAbsDiff, maxRelDiff } from '../helpers/tensors.js';
+import { webgpuUnavailable } from '../helpers/webgpu.js';
 
 const fixture = gpt2MiniFixture();
 const reference = readSafetensors(join(FIXTURES_DIR, 'gpt2-mini.safetensors')).tensors;
@@ -36,7 +37,11 @@ function allLogits(model: FrozenModel, prompt: tf.Tensor2D): { logits: tf.Tensor
   return { logits, T };
 }
 
-for (const { backend, nativeKernels, label, skip } of KERNEL_PATHS) {
+const webgpuSkip = await webgpuUnavailable();
+after(shutdownBackend);
+
+const PATHS: readonly KernelPath[] = [...KERNEL_PATHS, { backend: 'webgpu-software', nativeKernels: 'off', label: 'webgpu-software', skip: webgpuSkip }];
+for (const { backend, nativeKernels, label, skip } of PATHS) {
   describe(`gpt2 parity with the reference implementation (${label})`, { skip }, () => {
     let model: FrozenModel;
 
@@ -88,14 +93,16 @@ for (const { backend, nativeKernels, label, skip } of KERNEL_PATHS) {
   });
 }
 
-test('tiny-gpt2-random logits match the reference (HF-written, transformer.-prefixed, vocab 50257)', async () => {
-  await initBackend('wasm');
-  const model = await loadFrozenModel(join(MODELS_DIR, 'tiny-gpt2-random'));
-  const ids = readJsonFixture<{ 'tiny-gpt2-random': { input_ids: number[] } }>('fixtures.json')['tiny-gpt2-random'].input_ids;
-  const { hidden } = allPositionsHidden(model, [{ ids }]);
-  const logits = model.logits(tf.reshape(hidden, [ids.length, model.dims.hiddenSize]));
-  const expected = readSafetensors(join(FIXTURES_DIR, 'tiny-gpt2-random.safetensors')).tensors.get('logits')!;
-  assert.ok(maxAbsDiff(await logits.data(), expected.data) < 1e-4);
-  tf.dispose([hidden, logits]);
-  model.dispose();
-});
+for (const backend of ['wasm', 'webgpu-software'] as const) {
+  test(`tiny-gpt2-random logits match the reference (HF-written, transformer.-prefixed, vocab 50257; ${backend})`, { skip: backend === 'webgpu-software' && webgpuSkip }, async () => {
+    await initBackend(backend);
+    const model = await loadFrozenModel(join(MODELS_DIR, 'tiny-gpt2-random'));
+    const ids = readJsonFixture<{ 'tiny-gpt2-random': { input_ids: number[] } }>('fixtures.json')['tiny-gpt2-random'].input_ids;
+    const { hidden } = allPositionsHidden(model, [{ ids }]);
+    const logits = model.logits(tf.reshape(hidden, [ids.length, model.dims.hiddenSize]));
+    const expected = readSafetensors(join(FIXTURES_DIR, 'tiny-gpt2-random.safetensors')).tensors.get('logits')!;
+    assert.ok(maxAbsDiff(await logits.data(), expected.data) < 1e-4);
+    tf.dispose([hidden, logits]);
+    model.dispose();
+  });
+}

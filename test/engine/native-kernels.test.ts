@@ -119,7 +119,7 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: nativeKerne
         const model = await loadFrozenModel(MODEL_DIR);
         const out: Float32Array[] = [];
         for (const method of ['pt', 'lopt2'] as PromptMethod[]) {
-          const prompt = SoftPrompt.initialise(resolvePromptSpec({ method, n: 6, ...(method === 'pt' ? {} : { r: 3 }), seed: 3 }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
+          const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method, n: 6, ...(method === 'pt' ? {} : { r: 3 }), seed: 3 }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
           const { value, grads } = tf.variableGrads(
             () => classificationLoss(model, prompt.materialize(), sentences, [0, 1, 1, 0, 1], [[262], [1049]]),
             prompt.variables.map(({ variable }) => variable),
@@ -146,14 +146,14 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: nativeKerne
     const { builtin, native } = await onBothPaths('wasm', async () => {
       const model: FrozenModel = await loadFrozenModel(MODEL_DIR);
       const encoder = new TaskEncoder(TASK_PRESETS.sst2, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: 10 });
-      const prompt = SoftPrompt.initialise(resolvePromptSpec({ method: 'lopt1', n: 10, r: 4, seed: 5 }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
+      const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method: 'lopt1', n: 10, r: 4, seed: 5 }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
       const losses: number[] = [];
       await trainPrompt({
         prompt, objective: objectiveFor(encoder, model), train: encoder.encodeAll(rows),
         options: { batchSize: 4, maxSteps: 3, seed: 5 },
         callbacks: { onStepEnd: ({ loss }) => void losses.push(loss) },
       });
-      const params = [...prompt.parameterValues().values()].map(({ data }) => data);
+      const params = [...(await prompt.parameterValues()).values()].map(({ data }) => data);
       prompt.dispose();
       model.dispose();
       return [Float32Array.from(losses), ...params];

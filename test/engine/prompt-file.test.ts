@@ -20,7 +20,7 @@ const info = { model: { id: 'gpt2-mini', type: 'gpt2', hiddenSize: 256 }, task: 
 
 test('each method survives a save and a load: parameters, X0, materialised X and metadata', async () => {
   for (const spec of [{ method: 'pt', n: 3 }, { method: 'lopt1', n: 3, r: 2 }, { method: 'lopt2', n: 3, r: 2, activation: 'sigmoid' }] as const) {
-    const prompt = SoftPrompt.initialise(resolvePromptSpec({ ...spec, seed: 4 }, 256), loaded.model, (t) => loaded.tokenizer.encode(t));
+    const prompt = await SoftPrompt.initialise(resolvePromptSpec({ ...spec, seed: 4 }, 256), loaded.model, (t) => loaded.tokenizer.encode(t));
     const path = join(dir, `${spec.method}.safetensors`);
     await savePromptFile(path, prompt, info);
     const contents = readPromptFile(path);
@@ -30,7 +30,7 @@ test('each method survives a save and a load: parameters, X0, materialised X and
     const expectedNames = { pt: ['X'], lopt1: ['U', 'V', 'X'], lopt2: ['U', 'V', 'X', 'X0'] }[spec.method];
     assert.deepEqual([...contents.tensors.keys()].sort(), expectedNames);
     const reloaded = loadPrompt(contents);
-    assert.deepEqual(reloaded.parameterValues(), prompt.parameterValues());
+    assert.deepEqual(await reloaded.parameterValues(), await prompt.parameterValues());
     const [a, b] = [prompt.materialize(), reloaded.materialize()];
     assert.deepEqual(await a.data(), await b.data());
     assert.deepEqual(contents.tensors.get('X')!.data, await a.data());

@@ -15,7 +15,7 @@ before(async () => {
 after(() => loaded.model.dispose());
 
 const make = (spec: PromptSpec) => SoftPrompt.initialise(resolvePromptSpec(spec, loaded.model.dims.hiddenSize), loaded.model, (t) => loaded.tokenizer.encode(t));
-const values = (prompt: SoftPrompt) => [...prompt.parameterValues().values()].flatMap((t) => Array.from(t.data));
+const values = async (prompt: SoftPrompt) => [...(await prompt.parameterValues()).values()].flatMap((t) => Array.from(t.data));
 
 test('parameter counts are exactly nd, r(n+d) and 2rd', () => {
   for (const d of [2, 256, 1280]) {
@@ -30,9 +30,9 @@ test('parameter counts are exactly nd, r(n+d) and 2rd', () => {
   assert.equal(trainableParameterCount({ method: 'lopt1', n: 20, r: 4 }, 256), 1104); // the model card's LoPT-1
 });
 
-test('the count equals the size of the variables that train, and only they are trainable', () => {
+test('the count equals the size of the variables that train, and only they are trainable', async () => {
   for (const spec of [{ method: 'pt', n: 7 }, { method: 'lopt1', n: 7, r: 3 }, { method: 'lopt2', n: 7, r: 3 }] as const) {
-    const prompt = make(spec);
+    const prompt = await make(spec);
     const size = prompt.variables.reduce((sum, { variable }) => sum + variable.size, 0);
     assert.equal(prompt.trainableParameters, size, spec.method);
     assert.ok(prompt.variables.every(({ variable }) => variable.trainable));
@@ -58,13 +58,13 @@ test('invalid specs are refused with the offending value', () => {
   for (const [spec, message] of cases) assert.throws(() => resolvePromptSpec(spec, d), message);
 });
 
-test('initialisation is seeded: the same seed gives the same prompt, another seed another', () => {
+test('initialisation is seeded: the same seed gives the same prompt, another seed another', async () => {
   for (const method of ['pt', 'lopt1', 'lopt2'] as const) {
     for (const init of ['vocab', 'random'] as const) {
       const spec = { method, n: 6, ...(method === 'pt' ? {} : { r: 2 }), init };
-      const [a, b, c] = [make({ ...spec, seed: 3 }), make({ ...spec, seed: 3 }), make({ ...spec, seed: 4 })];
-      assert.deepEqual(values(a), values(b), `${method} ${init}`);
-      assert.ok(maxAbsDiff(values(a), values(c)) > 1e-3, `${method} ${init} seeds differ`);
+      const [a, b, c] = [await make({ ...spec, seed: 3 }), await make({ ...spec, seed: 3 }), await make({ ...spec, seed: 4 })];
+      assert.deepEqual(await values(a), await values(b), `${method} ${init}`);
+      assert.ok(maxAbsDiff(await values(a), await values(c)) > 1e-3, `${method} ${init} seeds differ`);
       [a, b, c].forEach((p) => p.dispose());
     }
   }
@@ -72,11 +72,11 @@ test('initialisation is seeded: the same seed gives the same prompt, another see
 
 test('vocab and text inits take rows of the embedding matrix; lopt1 starts from their best rank-r fit', async () => {
   const ids = loaded.tokenizer.encode(' great movie');
-  const text = make({ method: 'pt', n: 5, init: 'text', initText: ' great movie' });
+  const text = await make({ method: 'pt', n: 5, init: 'text', initText: ' great movie' });
   const rows = tf.gather(loaded.model.tokenEmbeddings, [0, 1, 0, 1, 0].map((i) => ids[i]!));
-  assert.deepEqual(values(text), Array.from(await rows.data()));
+  assert.deepEqual(await values(text), Array.from(await rows.data()));
   // At full rank (r = n) the truncated SVD reproduces the init exactly (up to float error).
-  const full = make({ method: 'lopt1', n: 5, r: 5, init: 'text', initText: ' great movie' });
+  const full = await make({ method: 'lopt1', n: 5, r: 5, init: 'text', initText: ' great movie' });
   const X = full.materialize();
   assert.ok(maxAbsDiff(await X.data(), await rows.data()) < 1e-4);
   tf.dispose([rows, X]);
@@ -89,7 +89,7 @@ test('gradients of U and V match central finite differences', async () => {
   const inputs = fixture.input_ids.map((row, b) => row.slice(0, fixture.lengths[b]));
   const labelTokens = fixture.label_ids.map((id) => [id]);
   for (const method of ['lopt1', 'lopt2'] as const) {
-    const prompt = make({ method, n: 4, r: 2, seed: 5 });
+    const prompt = await make({ method, n: 4, r: 2, seed: 5 });
     const loss = () => classificationLoss(loaded.model, prompt.materialize(), inputs, fixture.labels, labelTokens);
     const { value, grads } = tf.variableGrads(loss, prompt.variables.map(({ variable }) => variable));
     value.dispose();

@@ -38,16 +38,16 @@ const newPrompt = (spec: PromptSpec = SPEC) =>
   SoftPrompt.initialise(resolvePromptSpec(spec, loaded.model.dims.hiddenSize), loaded.model, (t) => loaded.tokenizer.encode(t));
 const run = (prompt: SoftPrompt, extra: Partial<TrainRun> = {}) =>
   trainPrompt({ prompt, objective, train, validation, options: { batchSize: 4, maxSteps: 6, evalEvery: 3, seed: 2 }, ...extra });
-const values = (prompt: SoftPrompt) => [...prompt.parameterValues().values()].flatMap((t) => Array.from(t.data));
+const values = async (prompt: SoftPrompt) => [...(await prompt.parameterValues()).values()].flatMap((t) => Array.from(t.data));
 const isCode = (code: string, message: RegExp) => (err: EngineError) => err.code === code && message.test(err.message);
 
 test('a run resumed from a checkpoint ends with the same prompt as an uninterrupted one', async () => {
-  const whole = newPrompt();
+  const whole = await newPrompt();
   const wholeResult = await run(whole, { options: { batchSize: 4, maxSteps: 6, evalEvery: 3, seed: 2, keepBest: false } });
 
   const path = join(tempDir(), 'step3.checkpoint');
   const controller = new AbortController();
-  const first = newPrompt();
+  const first = await newPrompt();
   await assert.rejects(
     run(first, {
       options: { batchSize: 4, maxSteps: 6, evalEvery: 3, seed: 2, keepBest: false, checkpointEvery: 3 },
@@ -63,11 +63,11 @@ test('a run resumed from a checkpoint ends with the same prompt as an uninterrup
   );
   first.dispose();
 
-  const resumed = newPrompt({ ...SPEC, seed: 10 }); // its own init is overwritten by the checkpoint
+  const resumed = await newPrompt({ ...SPEC, seed: 10 }); // its own init is overwritten by the checkpoint
   const checkpoint = decodeCheckpoint(path);
   assert.equal(checkpoint.step, 3);
   const resumedResult = await run(resumed, { options: { batchSize: 4, maxSteps: 6, evalEvery: 3, seed: 2, keepBest: false }, resumeFrom: checkpoint });
-  assert.deepEqual(values(resumed), values(whole));
+  assert.deepEqual(await values(resumed), await values(whole));
   assert.deepEqual(resumedResult.best, wholeResult.best);
   assert.equal(resumedResult.steps, 6);
   whole.dispose();
@@ -75,7 +75,7 @@ test('a run resumed from a checkpoint ends with the same prompt as an uninterrup
 });
 
 test('training lowers the training loss', async () => {
-  const prompt = newPrompt({ method: 'pt', n: 4, seed: 1 });
+  const prompt = await newPrompt({ method: 'pt', n: 4, seed: 1 });
   const lossOn = async () => {
     const X = prompt.materialize();
     const { loss } = await objective.evaluate(X, train, 16);
@@ -90,23 +90,23 @@ test('training lowers the training loss', async () => {
 });
 
 test('keep-best ends with the prompt of the best evaluation, and early stopping stops', async () => {
-  const prompt = newPrompt();
+  const prompt = await newPrompt();
   const snapshots = new Map<number, number[]>();
   const result = await run(prompt, {
     options: { batchSize: 4, maxSteps: 8, evalEvery: 1, seed: 2, learningRate: 1e-9, earlyStoppingPatience: 2 },
-    callbacks: { onEvaluation: ({ step }) => void snapshots.set(step, values(prompt)) },
+    callbacks: { onEvaluation: async ({ step }) => void snapshots.set(step, await values(prompt)) },
   });
   // A learning rate of 1e-9 changes nothing measurable: the first evaluation stays the best.
   assert.equal(result.stoppedBy, 'early-stopping');
   assert.equal(result.steps, 3);
   assert.equal(result.best?.step, 1);
-  assert.deepEqual(values(prompt), snapshots.get(1));
+  assert.deepEqual(await values(prompt), snapshots.get(1));
   prompt.dispose();
 });
 
 test('cancellation is seen between steps, and hands over a checkpoint of where it stopped', async () => {
   const controller = new AbortController();
-  const prompt = newPrompt();
+  const prompt = await newPrompt();
   const saved: number[] = [];
   await assert.rejects(
     run(prompt, {
@@ -120,8 +120,8 @@ test('cancellation is seen between steps, and hands over a checkpoint of where i
 });
 
 test('a NaN loss stops the run with the reason', async () => {
-  const prompt = newPrompt();
-  const poisoned = new Map([...prompt.parameterValues()].map(([name, t]) => [name, { ...t, data: new Float32Array(t.data.length).fill(NaN) }]));
+  const prompt = await newPrompt();
+  const poisoned = new Map([...(await prompt.parameterValues())].map(([name, t]) => [name, { ...t, data: new Float32Array(t.data.length).fill(NaN) }]));
   prompt.assign(poisoned);
   await assert.rejects(run(prompt), isCode('TRAINING_DIVERGED', /the loss became NaN at step 1/));
   prompt.dispose();
@@ -130,7 +130,7 @@ test('a NaN loss stops the run with the reason', async () => {
 test('consecutive runs leave no tensors behind', async () => {
   const before = tf.memory().numTensors;
   for (let i = 0; i < 2; i++) {
-    const prompt = newPrompt();
+    const prompt = await newPrompt();
     await run(prompt);
     prompt.dispose();
   }
@@ -139,7 +139,7 @@ test('consecutive runs leave no tensors behind', async () => {
 });
 
 test('bad options and an empty training set are refused', async () => {
-  const prompt = newPrompt();
+  const prompt = await newPrompt();
   await assert.rejects(run(prompt, { options: { batchSize: 0 } }), /batchSize must be an integer ≥ 1, got 0/);
   await assert.rejects(run(prompt, { options: { schedule: 'step' as 'linear' } }), /schedule must be one of linear, cosine, constant/);
   await assert.rejects(run(prompt, { train: [] }), /the training set has no examples/);

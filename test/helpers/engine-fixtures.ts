@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { initBackend } from '../../src/engine/backend.js';
+import { initBackend, type BackendName } from '../../src/engine/backend.js';
 import { DATASET_PRESETS } from '../../src/engine/datasets/dataset-presets.js';
 import type { DatasetRow } from '../../src/engine/datasets/dataset-row.js';
 import { readDatasetFile } from '../../src/engine/datasets/parse-dataset.js';
@@ -15,9 +15,9 @@ export interface LoadedModel {
   readonly tokenizer: TextTokenizer;
 }
 
-/** gpt2-mini and its tokenizer on the wasm backend. */
-export async function loadGpt2Mini(): Promise<LoadedModel> {
-  await initBackend('wasm');
+/** gpt2-mini and its tokenizer on `backend`. */
+export async function loadGpt2Mini(backend: BackendName = 'wasm'): Promise<LoadedModel> {
+  await initBackend(backend);
   const dir = join(MODELS_DIR, 'gpt2-mini');
   return { model: await loadFrozenModel(dir), tokenizer: await loadTokenizer(dir) };
 }

@@ -4,9 +4,23 @@ import type { ApiDeps } from '../api-deps.js';
 import { errorBody } from '../errors.js';
 import { ErrorSchema } from '../schemas/common.js';
 
+const GpuAdapterSchema = Type.Object(
+  {
+    vendor: Type.String(),
+    architecture: Type.String(),
+    device: Type.String(),
+    description: Type.String(),
+    software: Type.Boolean(),
+    maxStorageBufferBindingSize: Type.Integer(),
+    maxBufferSize: Type.Integer(),
+  },
+  { description: 'The GPU the WebGPU backend runs on.' },
+);
+
 const ReadySchema = Type.Object({
   status: Type.Literal('ready'),
   checks: Type.Object({ postgres: Type.Literal('ok'), redis: Type.Literal('ok'), backend: Type.String({ description: 'The inference thread’s TensorFlow.js backend.' }) }),
+  adapter: Type.Optional(GpuAdapterSchema),
 });
 
 /** Liveness (the process answers) and readiness (PostgreSQL, Redis and the inference backend are up). */
@@ -17,11 +31,12 @@ export async function healthRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     const checks = await Promise.allSettled([
       deps.pingDatabase(),
       deps.redis.ping(),
-      Promise.race([deps.inference.ready(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('still starting')), 2000).unref())]),
+      Promise.race([deps.inference.ready(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still starting')), 2000).unref())]),
     ]);
     const [postgres, redis, backend] = checks;
     if (postgres.status === 'fulfilled' && redis.status === 'fulfilled' && backend.status === 'fulfilled') {
-      return { status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const, backend: backend.value } };
+      const { name, adapter } = backend.value;
+      return { status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const, backend: name }, ...(adapter ? { adapter } : {}) };
     }
     const failures = Object.fromEntries(
       (['postgres', 'redis', 'backend'] as const).flatMap((name, i) => {

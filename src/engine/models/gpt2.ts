@@ -6,6 +6,7 @@
 import { gelu } from '../activations.js';
 import { EngineError } from '../engine-error.js';
 import { nativeAttention, nativeGelu, nativeLayerNorm } from '../native/native-ops.js';
+import { assertTensorFits } from '../tensor-limit.js';
 import { tf } from '../tf.js';
 import { FrozenLinear } from './frozen-linear.js';
 import type { FrozenModel, ModelDimensions } from './frozen-model.js';
@@ -238,6 +239,7 @@ export class Gpt2Model implements FrozenModel {
   }
 
   logits(hidden: tf.Tensor2D): tf.Tensor2D {
+    assertTensorFits('the logits (rows, V)', [hidden.shape[0], this.config.vocabSize]);
     return this.head.apply(hidden);
   }
 
@@ -257,5 +259,14 @@ export class Gpt2Model implements FrozenModel {
     if (T > this.config.maxPositions) {
       throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${this.config.maxPositions} positions`);
     }
+    this.assertActivationsFit(B, L, prefixRows);
+  }
+
+  /** The largest tensors of a pass over B rows of T positions that follow P shared ones. */
+  private assertActivationsFit(B: number, T: number, P: number): void {
+    const { hiddenSize: d, numHeads: H, innerSize } = this.config;
+    assertTensorFits("the batch's attention scores (B, H, T, P + T)", [B, H, T, P + T]);
+    assertTensorFits("the batch's query, key and value rows (B·T, 3d)", [B * T, 3 * d]);
+    assertTensorFits("the batch's MLP activations (B·T, inner)", [B * T, innerSize]);
   }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { activeBackend } from '../backend.js';
 import { EngineError } from '../engine-error.js';
 import { SafetensorsFile } from '../safetensors.js';
+import { assertTensorFits } from '../tensor-limit.js';
 import type { FrozenModel, ModelDimensions } from './frozen-model.js';
 import { Gpt2Model } from './gpt2.js';
 import { parseGpt2Config } from './gpt2-config.js';
@@ -27,6 +28,7 @@ const MODEL_TYPES: Record<string, ModelType> = {
     },
     load: (raw, configPath, weights) => {
       const config = parseGpt2Config(configPath, raw);
+      assertTensorFits('the token embeddings (V, d)', [config.vocabSize, config.hiddenSize]);
       const backend = activeBackend();
       return new Gpt2Model(config, importGpt2Weights(weights, config), {
         precomputeTransposes: !backend.fastTransposedMatMul,

@@ -26,9 +26,9 @@ export function initialRows(spec: ResolvedPromptSpec, model: FrozenModel, encode
 }
 
 /** U [n, r], V [r, d] with U·V the best rank-r approximation of rows [n, d]. */
-export function truncatedSvdFactors(rows: tf.Tensor2D, r: number): { U: tf.Tensor2D; V: tf.Tensor2D } {
+export async function truncatedSvdFactors(rows: tf.Tensor2D, r: number): Promise<{ U: tf.Tensor2D; V: tf.Tensor2D }> {
   const [n, d] = rows.shape;
-  const data = rows.dataSync() as Float32Array;
+  const data = (await rows.data()) as Float32Array;
   const matrix = new Matrix(Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * d, (i + 1) * d))));
   const svd = new SVD(matrix, { autoTranspose: true });
   const roots = svd.diagonal.slice(0, r).map(Math.sqrt);
@@ -42,10 +42,10 @@ export function truncatedSvdFactors(rows: tf.Tensor2D, r: number): { U: tf.Tenso
 }
 
 /** U [d, r], V [r, d] for lopt2: X0·U has unit scale, and σ(X0·U)·V the scale of X0. */
-export function lopt2Factors(x0: tf.Tensor2D, r: number, seed: number): { U: tf.Tensor2D; V: tf.Tensor2D } {
+export async function lopt2Factors(x0: tf.Tensor2D, r: number, seed: number): Promise<{ U: tf.Tensor2D; V: tf.Tensor2D }> {
   const d = x0.shape[1];
   const meanSquare = tf.tidy(() => tf.mean(tf.square(x0)));
-  const rms = Math.sqrt(meanSquare.dataSync()[0]!) || 1;
+  const rms = Math.sqrt((await meanSquare.data())[0]!) || 1;
   meanSquare.dispose();
   return {
     U: tf.randomNormal([d, r], 0, 1 / (rms * Math.sqrt(d)), 'float32', seed + 1) as tf.Tensor2D,

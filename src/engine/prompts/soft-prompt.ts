@@ -46,7 +46,7 @@ export class SoftPrompt {
   }
 
   /** A new prompt for `model`, initialised per its spec (seeded). */
-  static initialise(spec: ResolvedPromptSpec, model: FrozenModel, encode: (text: string) => number[]): SoftPrompt {
+  static async initialise(spec: ResolvedPromptSpec, model: FrozenModel, encode: (text: string) => number[]): Promise<SoftPrompt> {
     const d = model.dims.hiddenSize;
     const rows = initialRows(spec, model, encode);
     try {
@@ -54,9 +54,9 @@ export class SoftPrompt {
         case 'pt':
           return new SoftPrompt(spec, d, { X: rows }, undefined);
         case 'lopt1':
-          return SoftPrompt.adopt(spec, d, truncatedSvdFactors(rows, spec.r), undefined);
+          return SoftPrompt.adopt(spec, d, await truncatedSvdFactors(rows, spec.r), undefined);
         case 'lopt2':
-          return SoftPrompt.adopt(spec, d, lopt2Factors(rows, spec.r, spec.seed), tf.clone(rows));
+          return SoftPrompt.adopt(spec, d, await lopt2Factors(rows, spec.r, spec.seed), tf.clone(rows));
       }
     } finally {
       rows.dispose();
@@ -114,12 +114,11 @@ export class SoftPrompt {
     });
   }
 
-  /** Host copies of the parameters (and X0 for lopt2), by name. */
-  parameterValues(): Map<string, HostTensor> {
-    const out = new Map<string, HostTensor>();
-    for (const [name, variable] of this.params) out.set(name, { shape: variable.shape, data: variable.dataSync() as Float32Array });
-    if (this.x0) out.set('X0', { shape: this.x0.shape, data: this.x0.dataSync() as Float32Array });
-    return out;
+  /** Host copies of the parameters (and X0 for lopt2), by name. Asynchronous: WebGPU cannot read synchronously. */
+  async parameterValues(): Promise<Map<string, HostTensor>> {
+    const tensors: Array<[string, tf.Tensor2D]> = [...this.params, ...(this.x0 ? [['X0', this.x0] as [string, tf.Tensor2D]] : [])];
+    const values = await Promise.all(tensors.map(([, tensor]) => tensor.data()));
+    return new Map(tensors.map(([name, tensor], i) => [name, { shape: tensor.shape, data: values[i] as Float32Array }]));
   }
 
   /** Overwrites the trainable parameters with stored values of the same shapes. */

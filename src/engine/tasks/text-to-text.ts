@@ -1,4 +1,5 @@
 /** Text-to-text: the loss covers the target tokens only; generation is greedy. */
+import { assertBackendHealthy } from '../backend.js';
 import type { FrozenModel } from '../models/frozen-model.js';
 import { promptedHiddenStates } from '../sequences.js';
 import { tf } from '../tf.js';
@@ -41,6 +42,7 @@ export async function generateGreedy(
     });
     const tokens = await next.data();
     next.dispose();
+    assertBackendHealthy();
     active.forEach(({ b }, i) => {
       const token = tokens[i]!;
       if (token === options.eosTokenId) done[b] = true;

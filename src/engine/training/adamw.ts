@@ -68,10 +68,12 @@ export class AdamW {
     });
   }
 
-  state(): AdamWState {
-    const host = (tensors: tf.Tensor[]) =>
-      Object.fromEntries(this.params.map(({ name }, i) => [name, { shape: tensors[i]!.shape, data: tensors[i]!.dataSync() as Float32Array }]));
-    return { step: this.t, m: host(this.m), v: host(this.v) };
+  async state(): Promise<AdamWState> {
+    const host = async (tensors: tf.Tensor[]) => {
+      const values = await Promise.all(tensors.map((t) => t.data()));
+      return Object.fromEntries(this.params.map(({ name }, i) => [name, { shape: tensors[i]!.shape, data: values[i] as Float32Array }]));
+    };
+    return { step: this.t, m: await host(this.m), v: await host(this.v) };
   }
 
   restore(state: AdamWState): void {

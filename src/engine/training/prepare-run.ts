@@ -16,19 +16,19 @@ export interface PreparedRun {
 }
 
 /** Everything `trainPrompt` needs for a task on a model, from dataset rows and a prompt spec. */
-export function prepareTrainingRun(input: {
+export async function prepareTrainingRun(input: {
   model: FrozenModel;
   tokenizer: TextTokenizer;
   task: TaskSpec;
   prompt: PromptSpec;
   train: readonly DatasetRow[];
   validation: readonly DatasetRow[];
-}): PreparedRun {
+}): Promise<PreparedRun> {
   const { model, tokenizer } = input;
   const spec = resolvePromptSpec(input.prompt, model.dims.hiddenSize);
   const encoder = new TaskEncoder(input.task, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: spec.n });
   const train = encoder.encodeAll(input.train);
   const validation = input.validation.length ? encoder.encodeAll(input.validation) : [];
-  const prompt = SoftPrompt.initialise(spec, model, (text) => tokenizer.encode(text));
+  const prompt = await SoftPrompt.initialise(spec, model, (text) => tokenizer.encode(text));
   return { prompt, objective: objectiveFor(encoder, model), train, validation };
 }

@@ -3,6 +3,7 @@
  * decay, gradient clipping, length-bucketed batches, periodic evaluation with keep-best and early
  * stopping, checkpoints that resume identically, cancellation between steps.
  */
+import { assertBackendHealthy } from '../backend.js';
 import { EngineError } from '../engine-error.js';
 import type { SoftPrompt } from '../prompts/soft-prompt.js';
 import type { HostTensor } from '../safetensors.js';
@@ -97,12 +98,13 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
     const X = prompt.materialize();
     try {
       finalMetrics = await objective.evaluate(X, validation, options.evalBatchSize);
+      assertBackendHealthy();
     } finally {
       X.dispose();
     }
     evaluatedAt = step;
     const isBest = !best || objective.score(finalMetrics) > objective.score(best.metrics);
-    if (isBest) best = { step, metrics: finalMetrics, params: toRecord(prompt.parameterValues()) };
+    if (isBest) best = { step, metrics: finalMetrics, params: toRecord(await prompt.parameterValues()) };
     stale = isBest ? 0 : stale + 1;
     await callbacks.onEvaluation?.({ step, metrics: finalMetrics, isBest });
   };
@@ -112,8 +114,8 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
     checkpointedAt = step;
     await callbacks.onCheckpoint?.({
       step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale,
-      params: toRecord(prompt.parameterValues()),
-      optimizer: optimizer.state(),
+      params: toRecord(await prompt.parameterValues()),
+      optimizer: await optimizer.state(),
     });
   };
 
@@ -181,6 +183,7 @@ async function trainingStep(
   const norm = tf.tidy(() => tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g))))));
   try {
     const [loss, gradNorm] = [(await value.data())[0]!, (await norm.data())[0]!];
+    assertBackendHealthy();
     if (!Number.isFinite(loss)) throw new EngineError('TRAINING_DIVERGED', `the loss became ${loss} at step ${step + 1}`);
     if (!Number.isFinite(gradNorm)) throw new EngineError('TRAINING_DIVERGED', `the gradient norm became ${gradNorm} at step ${step + 1}`);
     const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
