@@ -6,10 +6,12 @@
  * PyTorch implementation of the same step measured in the same run (bench/pytorch/).
  *
  *   npm run bench:train -- [--model DIR] [--data FILE.tsv] [--steps N] [--backends wasm,cpu]
- *                          [--methods pt,lopt1,lopt2] [--threads N] [--python python3] [--json]
+ *                          [--paths wasm+openblas,…] [--methods pt,lopt1,lopt2] [--threads N]
+ *                          [--python python3|none] [--json]
  *
- * --threads N pins OpenBLAS and PyTorch to N threads (default: OpenBLAS's own choice, and PyTorch
- * at 1 and 2); run one copy per core with --threads 1 to compare throughput with every core busy.
+ * --paths keeps only the kernel paths named (as printed); --threads N pins OpenBLAS and PyTorch
+ * to N threads (default: OpenBLAS's own choice, and PyTorch at 1 and 2). Run one copy per core
+ * with --threads 1 to compare throughput with every core busy.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     data: { type: 'string', default: join(DATASETS_DIR, 'sst2', 'train.tsv') },
     steps: { type: 'string', default: '5' },
     backends: { type: 'string', default: BACKEND_NAMES.join(',') },
+    paths: { type: 'string' },
     methods: { type: 'string', default: PROMPT_METHODS.join(',') },
     threads: { type: 'string' },
     python: { type: 'string', default: 'python3,/usr/bin/python3' },
@@ -55,7 +58,7 @@ const threads = args.threads === undefined ? undefined : Number(args.threads);
 const rows = (await readDatasetFile(args.data, DATASET_PRESETS.sst2)).slice(0, BATCH);
 const tokenizer = await loadTokenizer(args.model);
 const log = (line: string) => args.json || console.log(line);
-const python = findTorchPython(args.python.split(','));
+const python = args.python === 'none' ? null : findTorchPython(args.python.split(','));
 
 interface Path { backend: BackendName; native: NativeKernelsMode; label: string }
 function kernelPaths(backend: BackendName): Path[] {
@@ -77,11 +80,11 @@ function report(row: Row): void {
 }
 
 log(`model ${args.model}; batch ${BATCH} SST-2 sentences; n = ${N}, r = ${R}; median of ${steps} steps after one warm-up`);
-log(python ? `baseline: PyTorch via ${python} (bench/pytorch/prompt_step.py), same batch and initial prompt` : `baseline: no Python with torch among ${args.python} (Debian: apt install python3-torch)`);
+log(python ? `baseline: PyTorch via ${python} (bench/pytorch/prompt_step.py), same batch and initial prompt` : `baseline: none (${args.python === 'none' ? 'not asked for' : `no Python with torch among ${args.python}; Debian: apt install python3-torch`})`);
 log('method | path                       | params | ms/step | tokens/s | × PyTorch* | first loss');
 log('-------|----------------------------|--------|---------|----------|------------|-----------');
 for (const backend of args.backends.split(',') as BackendName[]) {
-  for (const path of kernelPaths(backend)) {
+  for (const path of kernelPaths(backend).filter((p) => !args.paths || args.paths.split(',').includes(p.label))) {
     let label = path.label;
     try {
       const info = await initBackend(path.backend, { nativeKernels: path.native, ...(threads ? { nativeThreads: threads } : {}) });
