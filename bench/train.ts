@@ -99,7 +99,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
     const objective = objectiveFor(encoder, model);
     tokens = objective.tokens(train, N);
     for (const method of methods) {
-      const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method, n: N, r: R }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
+      const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method, n: N, ...(method === 'pt' ? {} : { r: R }) }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
       if (python && !baselines.has(method)) {
         const baseline = await runPytorchBaseline(python, {
           model: args.model, inputs: train.map((e) => e.input), labels: train.map((e) => e.label!),
