@@ -8,14 +8,13 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../src/engine/backend.js';
-import { DATASET_PRESETS } from '../src/engine/datasets/dataset-presets.js';
+import { TASK_CATALOG } from '../src/engine/tasks/task-catalog.js';
 import { readDatasetFile } from '../src/engine/datasets/parse-dataset.js';
 import { loadFrozenModel } from '../src/engine/models/load-model.js';
 import { resolvePromptSpec, type PromptSpec } from '../src/engine/prompts/prompt-spec.js';
 import { SoftPrompt } from '../src/engine/prompts/soft-prompt.js';
 import { objectiveFor } from '../src/engine/tasks/objective.js';
 import { TaskEncoder } from '../src/engine/tasks/task-encoder.js';
-import { TASK_PRESETS } from '../src/engine/tasks/task-presets.js';
 import { loadTokenizer } from '../src/engine/tokenizer.js';
 import { trainPrompt } from '../src/engine/training/trainer.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
@@ -39,7 +38,7 @@ const METHODS: PromptSpec[] = [
 /** The pure-JavaScript backend is ~25× slower: fewer timed steps keep the run short. */
 const STEPS: Partial<Record<BackendName, number>> = { cpu: 2 };
 
-const rows = (await readDatasetFile(args.data, DATASET_PRESETS.sst2)).slice(0, BATCH);
+const rows = (await readDatasetFile(args.data, TASK_CATALOG.sst2.reading)).slice(0, BATCH);
 const tokenizer = await loadTokenizer(args.model);
 const log = (line: string) => args.json || console.log(line);
 
@@ -56,7 +55,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
     continue;
   }
   const model = await loadFrozenModel(args.model);
-  const encoder = new TaskEncoder(TASK_PRESETS.sst2, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: N });
+  const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: N });
   const train = encoder.encodeAll(rows);
   const objective = objectiveFor(encoder, model);
   const tokens = objective.tokens(train, N);
