@@ -65,7 +65,9 @@ export async function startLocalService(options: { repoDir: string; workers: num
   child.stderr.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
-  async function close(): Promise<void> {
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= stop());
+  async function stop(): Promise<void> {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const stopped = await Promise.race([exited.then(() => true), sleep(STOP_TIMEOUT_MS, false, { ref: false })]);

@@ -76,10 +76,12 @@ function ablationSection(ablation: NonNullable<ReportInput['ablation']>): string
     const summary = grid.find((s) => s.n === n && s.r === r);
     return summary ? `${accuracy(summary)} (${integer(summary.trainableParameters)})` : '–';
   };
+  const means = grid.flatMap((s) => (s.accuracy ? [s.accuracy.mean] : []));
+  const range = means.length ? ` Across the grid the mean accuracy runs from ${Math.min(...means).toFixed(1)} to ${Math.max(...means).toFixed(1)} %.` : '';
   return [
     `## Ablation: ${METHOD_NAMES[spec.method]} on ${ablation.title} over n × r`,
     '',
-    `Accuracy % (mean ± std over seeds) and, in brackets, trainable parameters; majority class ${ablation.majorityPercent.toFixed(1)} %. Same data and budget as the ${ablation.title} comparison.`,
+    `Accuracy % (mean ± std over seeds) and, in brackets, trainable parameters; majority class ${ablation.majorityPercent.toFixed(1)} %. Same data and budget as the ${ablation.title} comparison.${range}`,
     '',
     `| n \\ r | ${spec.rs.join(' | ')} |`,
     `|---|${spec.rs.map(() => '---').join('|')}|`,
