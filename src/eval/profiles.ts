@@ -47,7 +47,7 @@ const PAPER_GRID = { ns: [5, 10, 20, 40], rs: [1, 2, 4, 8] };
 export const PROFILES: Readonly<Record<string, Profile>> = {
   quick: {
     name: 'quick',
-    summary: 'one seed, short budgets, no ablation: 9 runs, about 20 minutes on 2 quiet cores (wasm)',
+    summary: 'one seed, short budgets, no ablation: 9 runs, about 20–25 minutes on 2 quiet cores (wasm)',
     seeds: [0],
     methods: METHODS,
     datasets: [
