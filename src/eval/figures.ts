@@ -1,8 +1,8 @@
 /** The report's figures, as charts: accuracy against trainable parameters, and training-loss curves. */
+import { METHOD_NAMES } from './profiles.js';
 import type { Chart } from './svg-chart.js';
 import { meanCurve, trailingMean } from './stats.js';
 import type { ConfigSummary } from './summarize.js';
-import { METHOD_NAMES } from './verdict.js';
 
 /** Loss curves are smoothed over this share of their steps. */
 const SMOOTHING_SHARE = 0.05;
@@ -19,7 +19,7 @@ export function accuracyChart(title: string, comparison: readonly ConfigSummary[
     xLabel: 'trainable parameters (log scale)',
     yLabel: 'accuracy (%)',
     xLog: true,
-    series: comparison.map((s) => ({ name: METHOD_NAMES[s.method]!, points: accuracyPoints([s]), line: false, markers: true })),
+    series: comparison.map((s) => ({ name: METHOD_NAMES[s.method], points: accuracyPoints([s]), line: false, markers: true })),
     guides: chance(majorityPercent),
   };
 }
@@ -47,7 +47,7 @@ export function lossChart(title: string, comparison: readonly ConfigSummary[]): 
     series: comparison.map((s) => {
       const curve = meanCurve(s.results.map((result) => result.loss));
       const smooth = trailingMean(curve.map((point) => point.loss), Math.max(1, Math.round(curve.length * SMOOTHING_SHARE)));
-      return { name: METHOD_NAMES[s.method]!, points: curve.map((point, i) => ({ x: point.step, y: smooth[i]! })), line: true, markers: false };
+      return { name: METHOD_NAMES[s.method], points: curve.map((point, i) => ({ x: point.step, y: smooth[i]! })), line: true, markers: false };
     }),
   };
 }

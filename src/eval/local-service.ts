@@ -61,8 +61,10 @@ export async function startLocalService(options: { repoDir: string; workers: num
   const logFile = join(tmpdir(), `${queuePrefix}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: options.repoDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
+  // One file for both streams: neither may end it alone.
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  child.once('close', () => log.end());
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
   let closing: Promise<void> | undefined;

@@ -4,6 +4,7 @@
  * Budgets are in steps, so a faster trainer makes the same profile finish sooner.
  */
 export type Method = 'pt' | 'lopt1' | 'lopt2';
+export const METHOD_NAMES: Readonly<Record<Method, string>> = { pt: 'PT', lopt1: 'LoPT-1', lopt2: 'LoPT-2' };
 export type EvalTaskId = 'sst2' | 'ag_news' | 'rte';
 
 export interface Budget {

@@ -1,10 +1,10 @@
 /** docs/results.md, written from the evaluation's results only. */
 import { isValidGridCell } from './run-plan.js';
-import type { Ablation, DatasetPlan, Profile } from './profiles.js';
+import { METHOD_NAMES, type Ablation, type DatasetPlan, type Profile } from './profiles.js';
 import type { Machine } from './machine-info.js';
 import type { RunResult } from './run-jobs.js';
 import type { ConfigSummary } from './summarize.js';
-import { LEARNT_MARGIN_POINTS, MATCH_TOLERANCE_POINTS, METHOD_NAMES, type DatasetVerdict } from './verdict.js';
+import { LEARNT_MARGIN_POINTS, MATCH_TOLERANCE_POINTS, type ClaimOutcome, type DatasetVerdict } from './verdict.js';
 
 export interface DatasetSection {
   readonly title: string;
@@ -63,7 +63,7 @@ function datasetSection(section: DatasetSection): string {
     '',
     comparisonTable(section),
     '',
-    `**Verdict (${section.verdict.outcome}).** ${section.verdict.text}`,
+    `**Verdict: ${section.verdict.outcomes.map(({ method, outcome }) => `${METHOD_NAMES[method]} ${outcome}`).join('; ')}.** ${section.verdict.text}`,
     '',
     figureLinks(section.figures),
   ].join('\n');
@@ -101,7 +101,8 @@ function runsTable(results: readonly RunResult[]): string {
 
 export function renderReport(input: ReportInput): string {
   const { machine, profile } = input;
-  const byOutcome = (outcome: string) => input.datasets.filter((d) => d.verdict.outcome === outcome).map((d) => d.title).join(', ') || 'none';
+  const byOutcome = (outcome: ClaimOutcome) =>
+    input.datasets.flatMap((d) => d.verdict.outcomes.filter((o) => o.outcome === outcome).map((o) => `${d.title} (${METHOD_NAMES[o.method]})`)).join(', ') || 'none';
   return [
     `# LoPT against prompt tuning on ${input.model}`,
     '',
@@ -111,7 +112,7 @@ export function renderReport(input: ReportInput): string {
     `- **Date:** ${input.date.toISOString()}; the whole command took ${minutes(input.totalSeconds)} (${input.results.length} runs).`,
     `- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; TensorFlow.js backend \`${input.backend}\` (from \`/readyz\`).`,
     `- **Service:** ${input.service}; checkout ${machine.revision}.`,
-    `- **Runs:** ${profile.methods.map((m) => METHOD_NAMES[m]).join(', ')}; seeds ${profile.seeds.join(', ')}. Every method of a dataset trains on the same rows with the same budget and seeds, and is scored once, after its last step, on the same evaluation rows (the job's validation set, \`evalEvery: 0\`), so no run is picked by its score.`,
+    `- **Runs:** ${profile.methods.map((m) => METHOD_NAMES[m]).join(', ')}; seeds ${profile.seeds.join(', ')}. Every method of a dataset trains on the same rows with the same budget and seeds, and is scored once, after its last step, on the same evaluation rows (the job's validation set, \`evalEvery: 0\`), so no run is picked by its score. Wall-clock per run: from the job's start in a worker to its end (reading the data, training, the final evaluation).`,
     '',
     '## Verdict',
     '',
