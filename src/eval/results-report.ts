@@ -48,7 +48,7 @@ function comparisonTable(section: DatasetSection): string {
     return `| ${METHOD_NAMES[s.method]} | ${s.n} | ${s.r ?? '–'} | ${integer(s.trainableParameters)} | ${fewer} | ${accuracy(s)} | ${runs} | ${f1} | ${wall} |`;
   });
   return [
-    '| method | n | r | trainable parameters | × fewer than PT | accuracy % (mean ± std) | runs ok | macro-F1 % | wall-clock per run (s) |',
+    '| method | n | r | trainable parameters | × fewer than PT | accuracy % (mean ± std) | runs ok | macro-F1 % (3+ labels) | wall-clock per run (s) |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
@@ -109,7 +109,7 @@ export function renderReport(input: ReportInput): string {
     '_Written by the command below from what the service measured; do not edit by hand, run it again._',
     '',
     `- **Command:** \`${input.command}\` (profile \`${profile.name}\`: ${profile.summary})`,
-    `- **Date:** ${input.date.toISOString()}; the whole command took ${minutes(input.totalSeconds)} (${input.results.length} runs).`,
+    `- **Date:** ${input.date.toISOString().slice(0, 16).replace('T', ' ')} UTC; the whole command took ${minutes(input.totalSeconds)} (${input.results.length} runs).`,
     `- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; TensorFlow.js backend \`${input.backend}\` (from \`/readyz\`).`,
     `- **Service:** ${input.service}; checkout ${machine.revision}.`,
     `- **Runs:** ${profile.methods.map((m) => METHOD_NAMES[m]).join(', ')}; seeds ${profile.seeds.join(', ')}. Every method of a dataset trains on the same rows with the same budget and seeds, and is scored once, after its last step, on the same evaluation rows (the job's validation set, \`evalEvery: 0\`), so no run is picked by its score. Wall-clock per run: from the job's start in a worker to its end (reading the data, training, the final evaluation).`,
