@@ -2,7 +2,7 @@
  * The evaluation against a running service: upload each dataset's files, run every job of the
  * profile, and write results.md and its figures from what the service reports.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareData, type PreparedData } from './eval-data.js';
 import type { EvalOptions } from './eval-options.js';
@@ -19,6 +19,8 @@ import { datasetVerdict } from './verdict.js';
 
 const POLL_MS = 2000;
 const FIGURES = 'figures';
+/** The figures this command writes, so that those of an earlier run do not linger beside the new report. */
+const FIGURE_NAME = /^(accuracy|loss|ablation)-\w+\.svg$/;
 
 export interface EvaluationContext {
   readonly repoDir: string;
@@ -55,6 +57,7 @@ export async function runEvaluation(client: ServiceClient, options: EvalOptions,
 
   const figuresDir = join(options.outDir, FIGURES);
   await mkdir(figuresDir, { recursive: true });
+  for (const name of await readdir(figuresDir)) if (FIGURE_NAME.test(name)) await rm(join(figuresDir, name));
   const figure = async (name: string, chart: Chart): Promise<string[]> => {
     if (!chart.series.some((series) => series.points.length)) return [];
     await writeFile(join(figuresDir, name), renderChart(chart));
