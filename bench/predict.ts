@@ -8,8 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import { resolvePromptSpec } from '../src/engine/prompts/prompt-spec.js';
-import { TASK_PRESETS } from '../src/engine/tasks/task-presets.js';
 import { startTestService } from '../test/helpers/service.js';
+import { TASK_CATALOG } from '../src/engine/tasks/task-catalog.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '20' } } });
 const ROUNDS = Number(args.rounds);
@@ -37,7 +37,7 @@ for (let i = 0; i < 4; i++) {
   const { job } = await service.deps.store.jobs.create({ tenantId, modelId: 'gpt2-mini', datasetId: dataset.id, validationDatasetId: null, spec, totalSteps: null, idempotencyKey: null });
   const prompt = await service.deps.store.prompts.create({
     tenantId, jobId: job.id, modelId: 'gpt2-mini', method: 'lopt1', n, r, activation: null, trainableParameters: r * (n + d),
-    task: TASK_PRESETS.agnews, metrics: {},
+    task: TASK_CATALOG.ag_news.task, metrics: {},
     tensors: { U: { shape: [n, r], data: random(n * r) }, V: { shape: [r, d], data: random(r * d) }, X: { shape: [n, d], data: random(n * d) } },
   });
   promptIds.push(prompt.id);

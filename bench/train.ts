@@ -16,7 +16,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, initBackend, type BackendName, type NativeKernelsMode } from '../src/engine/backend.js';
-import { DATASET_PRESETS } from '../src/engine/datasets/dataset-presets.js';
+import { TASK_CATALOG } from '../src/engine/tasks/task-catalog.js';
 import { readDatasetFile } from '../src/engine/datasets/parse-dataset.js';
 import { loadFrozenModel } from '../src/engine/models/load-model.js';
 import { loadNativeAddon } from '../src/engine/native/native-addon.js';
@@ -25,7 +25,6 @@ import { PROMPT_METHODS, resolvePromptSpec, type PromptMethod } from '../src/eng
 import { SoftPrompt } from '../src/engine/prompts/soft-prompt.js';
 import { objectiveFor } from '../src/engine/tasks/objective.js';
 import { TaskEncoder } from '../src/engine/tasks/task-encoder.js';
-import { TASK_PRESETS } from '../src/engine/tasks/task-presets.js';
 import { loadTokenizer } from '../src/engine/tokenizer.js';
 import { trainPrompt } from '../src/engine/training/trainer.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
@@ -55,7 +54,7 @@ const steps = Number(args.steps);
 const methods = args.methods.split(',') as PromptMethod[];
 const threads = args.threads === undefined ? undefined : Number(args.threads);
 
-const rows = (await readDatasetFile(args.data, DATASET_PRESETS.sst2)).slice(0, BATCH);
+const rows = (await readDatasetFile(args.data, TASK_CATALOG.sst2.reading)).slice(0, BATCH);
 const tokenizer = await loadTokenizer(args.model);
 const log = (line: string) => args.json || console.log(line);
 const python = args.python === 'none' ? null : findTorchPython(args.python.split(','));
@@ -94,7 +93,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
       continue;
     }
     const model = await loadFrozenModel(args.model);
-    const encoder = new TaskEncoder(TASK_PRESETS.sst2, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: N });
+    const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: N });
     const train = encoder.encodeAll(rows);
     const objective = objectiveFor(encoder, model);
     tokens = objective.tokens(train, N);

@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { promptRoutes } from './routes/prompts.js';
+import { taskRoutes } from './routes/tasks.js';
 
 export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../openapi.yaml');
 
@@ -24,7 +25,7 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
   const spec = readFileSync(OPENAPI_PATH, 'utf8');
   app.get('/openapi.yaml', { schema: { hide: true } }, (_request, reply) => reply.type('application/yaml').send(spec));
   await app.register(auth, { store: deps.store });
-  for (const routes of [healthRoutes, modelRoutes, datasetRoutes, jobRoutes, promptRoutes]) await app.register(routes, { deps });
+  for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, promptRoutes]) await app.register(routes, { deps });
 });
 
 /** The HTTP API without a listening socket, so tests can `inject` requests. */

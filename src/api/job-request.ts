@@ -5,7 +5,8 @@
  */
 import type { DatasetRow } from '../engine/datasets/dataset-row.js';
 import { EngineError } from '../engine/engine-error.js';
-import { resolvePromptSpec, type PromptSpec } from '../engine/prompts/prompt-spec.js';
+import { resolvePromptSpec, trainableParameterCount, type PromptSpec } from '../engine/prompts/prompt-spec.js';
+import { TASK_CATALOG } from '../engine/tasks/task-catalog.js';
 import { validateTaskSpec, type TaskSpec } from '../engine/tasks/task-spec.js';
 import { templateFields } from '../engine/tasks/template.js';
 import { resolveTrainOptions, type TrainOptions } from '../engine/training/train-options.js';
@@ -29,7 +30,8 @@ export function jobSpecOf(request: JobRequest, model: ModelInfo): JobSpec {
   };
   if (request.method === 'pt' && request.r !== undefined) throw new EngineError('BAD_ARGUMENT', 'r applies to lopt1 and lopt2 only');
   resolvePromptSpec(prompt, model.dims.hiddenSize);
-  const task = request.task as TaskSpec;
+  const requested = request.task;
+  const task: TaskSpec = typeof requested === 'string' ? TASK_CATALOG[requested].task : requested;
   validateTaskSpec(task);
   const training = { ...DEFAULT_TRAINING, ...request.hyperparameters };
   resolveTrainOptions(training);
@@ -37,6 +39,11 @@ export function jobSpecOf(request: JobRequest, model: ModelInfo): JobSpec {
     throw new EngineError('SEQUENCE_TOO_LONG', `n = ${prompt.n} prompt rows leave no room for input in ${model.id}'s ${model.dims.maxPositions} positions`);
   }
   return { task, prompt, training, validationFraction: request.validationFraction ?? 0.1 };
+}
+
+/** The prompt's trainable values (nd, r(n+d) or 2rd) for a job's spec on its model. */
+export function trainableParametersOf(spec: JobSpec, model: ModelInfo): number {
+  return trainableParameterCount(resolvePromptSpec(spec.prompt, model.dims.hiddenSize), model.dims.hiddenSize);
 }
 
 /** Every row has the template's fields and, for classification, a label the task knows. */

@@ -14,6 +14,8 @@ export async function createModelRegistry(folders: ReadonlyMap<string, string>) 
   for (const [id, folder] of folders) models.set(id, { id, ...(await readModelInfo(folder)) });
   return {
     list: (): ModelInfo[] => [...models.values()],
+    /** A model no longer configured is undefined. */
+    find: (id: string): ModelInfo | undefined => models.get(id),
     get(id: string): ModelInfo {
       const model = models.get(id);
       if (!model) throw notFound('model', id);

@@ -1,9 +1,8 @@
 /** Options shared by the `lopt` commands and their parsing into engine inputs. */
 import type { ParseArgsConfig } from 'node:util';
-import { DATASET_PRESETS, type DatasetPreset } from '../engine/datasets/dataset-presets.js';
 import { readDatasetFile } from '../engine/datasets/parse-dataset.js';
 import type { DatasetFormat, DatasetRow, ReadOptions } from '../engine/datasets/dataset-row.js';
-import { TASK_PRESETS } from '../engine/tasks/task-presets.js';
+import { isTaskId, TASK_CATALOG, TASK_IDS, type CatalogTask } from '../engine/tasks/task-catalog.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
 import { UsageError } from './usage-error.js';
 
@@ -34,7 +33,7 @@ export const TASK_OPTIONS = {
 
 export const DATA_USAGE = `data:
   --data FILE            JSONL, CSV or TSV file
-  --preset NAME          ${Object.keys(DATASET_PRESETS).join(' | ')}: format, columns and task of a known dataset
+  --preset NAME          ${TASK_IDS.join(' | ')}: format, columns and task of a known dataset
   --format F             jsonl | csv | tsv (else from the preset or the file extension)
   --columns MAP          field=column pairs, e.g. text=sentence,label=label
   --header H             true | false | auto (CSV/TSV)
@@ -67,13 +66,11 @@ export function number(values: Values, name: string): number | undefined {
   return value;
 }
 
-function preset(values: Values): DatasetPreset | undefined {
+function preset(values: Values): CatalogTask | undefined {
   const name = values.preset;
   if (name === undefined) return undefined;
-  if (typeof name !== 'string' || !(name in DATASET_PRESETS)) {
-    throw new UsageError(`--preset must be one of ${Object.keys(DATASET_PRESETS).join(', ')}, got "${name}"`);
-  }
-  return DATASET_PRESETS[name as keyof typeof DATASET_PRESETS];
+  if (!isTaskId(name)) throw new UsageError(`--preset must be one of ${TASK_IDS.join(', ')}, got "${name}"`);
+  return TASK_CATALOG[name];
 }
 
 function parseColumns(raw: string): Record<string, string> {
@@ -88,7 +85,7 @@ function parseColumns(raw: string): Record<string, string> {
 
 /** Reads the rows of `path` as the data options say. */
 export async function readRows(values: Values, path: string): Promise<DatasetRow[]> {
-  const fromPreset = preset(values);
+  const fromPreset = preset(values)?.reading;
   const extension = path.split('.').pop()?.toLowerCase();
   const format = (values.format ?? fromPreset?.format ?? (extension === 'jsonl' || extension === 'json' ? 'jsonl' : extension)) as DatasetFormat;
   if (!['jsonl', 'csv', 'tsv'].includes(format)) throw new UsageError(`--format must be jsonl, csv or tsv (cannot tell from "${path}")`);
@@ -104,8 +101,7 @@ export async function readRows(values: Values, path: string): Promise<DatasetRow
 }
 
 export function taskSpec(values: Values): TaskSpec {
-  const name = values.preset as keyof typeof TASK_PRESETS | undefined;
-  const base = name ? TASK_PRESETS[name] : undefined;
+  const base = preset(values)?.task;
   if (values['text-to-text']) {
     return { kind: 'text-to-text', template: required(values, 'template'), targetField: (values['target-field'] as string) ?? 'target' };
   }

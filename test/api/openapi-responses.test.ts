@@ -11,6 +11,7 @@ const job = {
   datasetId: '1b0e2a4c-6f7d-4f1e-9a55-2a3b5c7d9e01',
   validationDatasetId: null,
   spec: { task: { kind: 'classification', template: '{text} It was', labelWords: { 0: ' bad', 1: ' good' } }, prompt: { method: 'pt', n: 20, seed: 0 }, training: { batchSize: 16 }, validationFraction: 0.1 },
+  trainableParameters: 5120,
   progress: null,
   bestMetrics: null,
   error: null,

@@ -72,7 +72,7 @@ test('bad data and bad prompts exit 1 naming the problem', async () => {
   const rankTooLarge = await lopt('train', '--model', MODEL, '--data', SST2_DEV, '--preset', 'sst2', '--n', '3', '--r', '5', '--limit', '8');
   assert.equal(rankTooLarge.code, 1);
   assert.match(rankTooLarge.stderr, /lopt1 needs an integer rank 1 ≤ r ≤ min\(n, d\) = 3, got 5/);
-  const malformed = await lopt('train', '--model', MODEL, '--data', join(DATASETS_DIR, 'ag_news', 'classes.txt'), '--format', 'jsonl', '--preset', 'agnews');
+  const malformed = await lopt('train', '--model', MODEL, '--data', join(DATASETS_DIR, 'ag_news', 'classes.txt'), '--format', 'jsonl', '--preset', 'ag_news');
   assert.equal(malformed.code, 1);
   assert.match(malformed.stderr, /classes\.txt line 1: not valid JSON/);
 });

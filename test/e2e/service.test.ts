@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DATASET_PRESETS } from '../../src/engine/datasets/dataset-presets.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 import { parseDataset } from '../../src/engine/datasets/parse-dataset.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { assertMatchesSpec } from '../helpers/openapi-responses.js';
@@ -21,7 +21,7 @@ let key: string;
 let baseUrl: string;
 
 const agNews = (file: string) =>
-  parseDataset(readFileSync(join(DATASETS_DIR, 'ag_news', file), 'utf8'), DATASET_PRESETS.agnews).map(({ fields }) => ({ label: fields.label!, text: fields.text! }));
+  parseDataset(readFileSync(join(DATASETS_DIR, 'ag_news', file), 'utf8'), TASK_CATALOG.ag_news.reading).map(({ fields }) => ({ label: fields.label!, text: fields.text! }));
 const toCsv = (rows: Array<{ label: string; text: string }>) => ['label,content', ...rows.map((r) => `${r.label},"${r.text.replaceAll('"', '""')}"`)].join('\n');
 const TRAIN_CSV = toCsv(agNews('train.csv').slice(0, 1500));
 const DEV = agNews('dev.csv');

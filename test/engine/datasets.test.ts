@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EngineError } from '../../src/engine/engine-error.js';
-import { DATASET_PRESETS, type DatasetPresetName } from '../../src/engine/datasets/dataset-presets.js';
+import { TASK_CATALOG, type TaskId } from '../../src/engine/tasks/task-catalog.js';
 import type { DatasetRow, ReadOptions } from '../../src/engine/datasets/dataset-row.js';
 import { parseDataset, readDatasetFile } from '../../src/engine/datasets/parse-dataset.js';
 import { splitTrainValidation } from '../../src/engine/datasets/split-train-validation.js';
@@ -22,10 +22,10 @@ function invalid(code: string, message: RegExp) {
   return (err: unknown) => err instanceof EngineError && err.code === code && message.test(err.message);
 }
 
-async function readPreset(name: DatasetPresetName, file: string): Promise<DatasetRow[]> {
-  const rows = await readDatasetFile(join(DATASETS_DIR, file), DATASET_PRESETS[name]);
-  const preset: readonly string[] = DATASET_PRESETS[name].labels;
-  const fieldNames = Object.keys(DATASET_PRESETS[name].columns).sort();
+async function readPreset(name: TaskId, file: string): Promise<DatasetRow[]> {
+  const rows = await readDatasetFile(join(DATASETS_DIR, file), TASK_CATALOG[name].reading);
+  const preset: readonly string[] = TASK_CATALOG[name].reading.labels;
+  const fieldNames = Object.keys(TASK_CATALOG[name].reading.columns).sort();
   for (const row of rows) {
     assert.deepEqual(Object.keys(row.fields).sort(), fieldNames);
     assert.ok(preset.includes(row.fields.label!), `line ${row.line}: label ${row.fields.label}`);
@@ -41,12 +41,12 @@ test('SST-2 dev (unquoted TSV with header) reads with the sst2 preset', async ()
   assert.equal(rows.at(-1)!.line, 873);
 });
 
-test('AG News dev (quoted CSV with header) reads with the agnews preset', async () => {
-  const rows = await readPreset('agnews', 'ag_news/dev.csv');
+test('AG News dev (quoted CSV with header) reads with the ag_news preset', async () => {
+  const rows = await readPreset('ag_news', 'ag_news/dev.csv');
   assert.equal(rows.length, 998);
   assert.equal(rows[0]!.fields.label, '2');
   assert.equal(rows[0]!.fields.text, ' CLEVELAND, Ohio (Sports Network) - Cleveland Browns head  coach Butch Davis resigned Tuesday.');
-  assert.equal(DATASET_PRESETS.agnews.labelNames['1'], 'World');
+  assert.equal(TASK_CATALOG.ag_news.reading.labelNames['1'], 'World');
 });
 
 test('SuperGLUE RTE, CB and BoolQ (JSONL) read with their presets', async () => {
@@ -55,7 +55,7 @@ test('SuperGLUE RTE, CB and BoolQ (JSONL) read with their presets', async () => 
     assert.equal(rows.length, 32, name);
     assert.deepEqual(rows.map((row) => row.line), Array.from({ length: 32 }, (_, i) => i + 1));
   }
-  const [first] = await readDatasetFile(join(DATASETS_DIR, 'superglue/BoolQ/train32.jsonl'), DATASET_PRESETS.boolq);
+  const [first] = await readDatasetFile(join(DATASETS_DIR, 'superglue/BoolQ/train32.jsonl'), TASK_CATALOG.boolq.reading);
   assert.equal(first!.fields.question, 'is ghost in the shell based on the anime');
 });
 

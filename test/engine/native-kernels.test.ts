@@ -12,7 +12,7 @@ import { Rng } from '../../src/engine/random.js';
 import { classificationLoss } from '../../src/engine/tasks/classification.js';
 import { objectiveFor } from '../../src/engine/tasks/objective.js';
 import { TaskEncoder } from '../../src/engine/tasks/task-encoder.js';
-import { TASK_PRESETS } from '../../src/engine/tasks/task-presets.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 import { tf } from '../../src/engine/tf.js';
 import { loadTokenizer } from '../../src/engine/tokenizer.js';
 import { trainPrompt } from '../../src/engine/training/trainer.js';
@@ -145,7 +145,7 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: nativeKerne
     const rows = await sst2Rows(12);
     const { builtin, native } = await onBothPaths('wasm', async () => {
       const model: FrozenModel = await loadFrozenModel(MODEL_DIR);
-      const encoder = new TaskEncoder(TASK_PRESETS.sst2, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: 10 });
+      const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: 10 });
       const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method: 'lopt1', n: 10, r: 4, seed: 5 }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
       const losses: number[] = [];
       await trainPrompt({

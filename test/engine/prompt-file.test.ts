@@ -6,9 +6,9 @@ import { loadPrompt, readPromptFile, savePromptFile } from '../../src/engine/pro
 import { resolvePromptSpec } from '../../src/engine/prompts/prompt-spec.js';
 import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
 import { encodeSafetensors } from '../../src/engine/safetensors.js';
-import { TASK_PRESETS } from '../../src/engine/tasks/task-presets.js';
 import { loadGpt2Mini, type LoadedModel } from '../helpers/engine-fixtures.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 
 let loaded: LoadedModel;
 before(async () => {
@@ -16,7 +16,7 @@ before(async () => {
 });
 after(() => loaded.model.dispose());
 const dir = tempDir();
-const info = { model: { id: 'gpt2-mini', type: 'gpt2', hiddenSize: 256 }, task: TASK_PRESETS.agnews, metrics: { accuracy: 0.5 } };
+const info = { model: { id: 'gpt2-mini', type: 'gpt2', hiddenSize: 256 }, task: TASK_CATALOG.ag_news.task, metrics: { accuracy: 0.5 } };
 
 test('each method survives a save and a load: parameters, X0, materialised X and metadata', async () => {
   for (const spec of [{ method: 'pt', n: 3 }, { method: 'lopt1', n: 3, r: 2 }, { method: 'lopt2', n: 3, r: 2, activation: 'sigmoid' }] as const) {

@@ -4,11 +4,11 @@ import { classify, generate } from '../../src/engine/infer.js';
 import { flatLabelScores } from '../../src/engine/tasks/classification.js';
 import { TaskEncoder } from '../../src/engine/tasks/task-encoder.js';
 import { fillTemplate, templateFields } from '../../src/engine/tasks/template.js';
-import { TASK_PRESETS } from '../../src/engine/tasks/task-presets.js';
 import type { TaskSpec } from '../../src/engine/tasks/task-spec.js';
 import { targetLoss } from '../../src/engine/tasks/text-to-text.js';
 import { tf } from '../../src/engine/tf.js';
 import { allPositionsHidden, loadGpt2Mini, type LoadedModel } from '../helpers/engine-fixtures.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 
 let loaded: LoadedModel;
 before(async () => {
@@ -16,7 +16,7 @@ before(async () => {
 });
 after(() => loaded.model.dispose());
 
-const encoder = (spec: TaskSpec = TASK_PRESETS.sst2, promptRows = 4, truncate = true) =>
+const encoder = (spec: TaskSpec = TASK_CATALOG.sst2.task, promptRows = 4, truncate = true) =>
   new TaskEncoder(spec, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows, truncate });
 
 /** log p(token | ids) at every position, from full-vocabulary logits: the reference for the task code. */
@@ -30,7 +30,7 @@ async function logProbsAfter(ids: readonly number[], prompt: tf.Tensor2D): Promi
 }
 
 test('templates fill pair fields and report the first missing one', () => {
-  const template = TASK_PRESETS.rte.template;
+  const template = TASK_CATALOG.rte.task.template;
   assert.deepEqual(templateFields(template), ['premise', 'hypothesis']);
   assert.deepEqual(fillTemplate(template, { premise: 'A dog runs.', hypothesis: 'An animal moves.' }), {
     text: 'A dog runs. Question: An animal moves. True or False? Answer:',
@@ -54,7 +54,7 @@ test('over-long inputs are cut from the left, keeping the template end, or refus
   const kept = encoder().encodeInput(long);
   assert.equal(kept.length, loaded.model.dims.maxPositions - 4);
   assert.deepEqual(kept.slice(-2), loaded.tokenizer.encode(' It was'));
-  assert.throws(() => encoder(TASK_PRESETS.sst2, 4, false).encodeInput(long, 'line 5'), /line 5: 203 input tokens exceed the 124 that fit beside the prompt/);
+  assert.throws(() => encoder(TASK_CATALOG.sst2.task, 4, false).encodeInput(long, 'line 5'), /line 5: 203 input tokens exceed the 124 that fit beside the prompt/);
 });
 
 test('single-token label scores are the label words’ log-probabilities at the last input token', async () => {
@@ -86,7 +86,7 @@ test('one batch classifies rows with different prompts and label sets as if each
   const first = tf.randomNormal([4, 256], 0, 0.1, 'float32', 3) as tf.Tensor2D;
   const second = tf.randomNormal([9, 256], 0, 0.1, 'float32', 4) as tf.Tensor2D;
   const sst2 = encoder();
-  const agnews = encoder(TASK_PRESETS.agnews, 9);
+  const agnews = encoder(TASK_CATALOG.ag_news.task, 9);
   const requests = [
     { prompt: first, input: sst2.encodeInput({ text: 'a dull , lifeless film' }), labels: sst2.labels, labelTokens: sst2.labelTokens },
     { prompt: second, input: agnews.encodeInput({ text: 'Stocks fell sharply on Wall Street today.' }), labels: agnews.labels, labelTokens: agnews.labelTokens },

@@ -8,7 +8,6 @@ import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
 import { objectiveFor, type TrainingObjective } from '../../src/engine/tasks/objective.js';
 import type { EncodedExample } from '../../src/engine/tasks/task-encoder.js';
 import { TaskEncoder } from '../../src/engine/tasks/task-encoder.js';
-import { TASK_PRESETS } from '../../src/engine/tasks/task-presets.js';
 import { tf } from '../../src/engine/tf.js';
 import { epochBatches } from '../../src/engine/training/batches.js';
 import type { TrainingCheckpoint } from '../../src/engine/training/checkpoint.js';
@@ -17,6 +16,7 @@ import { learningRateAt } from '../../src/engine/training/lr-schedule.js';
 import { trainPrompt, type TrainRun } from '../../src/engine/training/trainer.js';
 import { loadGpt2Mini, sst2Rows, type LoadedModel } from '../helpers/engine-fixtures.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 
 let loaded: LoadedModel;
 let objective: TrainingObjective;
@@ -26,7 +26,7 @@ const SPEC: PromptSpec = { method: 'lopt1', n: 4, r: 2, seed: 9 };
 
 before(async () => {
   loaded = await loadGpt2Mini();
-  const encoder = new TaskEncoder(TASK_PRESETS.sst2, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: 4 });
+  const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: 4 });
   const rows = encoder.encodeAll(await sst2Rows(24));
   train = rows.slice(0, 16);
   validation = rows.slice(16);

@@ -9,7 +9,7 @@ import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
 import type { HostTensor } from '../../src/engine/safetensors.js';
 import { objectiveFor } from '../../src/engine/tasks/objective.js';
 import { TaskEncoder, type EncodedExample } from '../../src/engine/tasks/task-encoder.js';
-import { TASK_PRESETS } from '../../src/engine/tasks/task-presets.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 import { tf } from '../../src/engine/tf.js';
 import { trainPrompt } from '../../src/engine/training/trainer.js';
 import { loadGpt2Mini, sst2Rows, type LoadedModel } from '../helpers/engine-fixtures.js';
@@ -38,7 +38,7 @@ describe('WebGPU on a software adapter', { skip }, () => {
   describe('training parity with wasm', () => {
     const steps = async (backend: 'wasm' | 'webgpu-software', start?: Map<string, HostTensor>) => {
       const loaded = await loadGpt2Mini(backend);
-      const encoder = new TaskEncoder(TASK_PRESETS.sst2, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: 4 });
+      const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: 4 });
       const train: EncodedExample[] = encoder.encodeAll(await sst2Rows(12));
       const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method: 'lopt1', n: 4, r: 2, seed: 3 }, 256), loaded.model, (t) => loaded.tokenizer.encode(t));
       if (start) prompt.assign(start);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { initBackend, type BackendName } from '../../src/engine/backend.js';
-import { DATASET_PRESETS } from '../../src/engine/datasets/dataset-presets.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 import type { DatasetRow } from '../../src/engine/datasets/dataset-row.js';
 import { readDatasetFile } from '../../src/engine/datasets/parse-dataset.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
@@ -24,7 +24,7 @@ export async function loadGpt2Mini(backend: BackendName = 'wasm'): Promise<Loade
 
 /** The first `count` SST-2 dev rows: short real sentences. */
 export async function sst2Rows(count: number): Promise<DatasetRow[]> {
-  return (await readDatasetFile(join(DATASETS_DIR, 'sst2', 'dev.tsv'), DATASET_PRESETS.sst2)).slice(0, count);
+  return (await readDatasetFile(join(DATASETS_DIR, 'sst2', 'dev.tsv'), TASK_CATALOG.sst2.reading)).slice(0, count);
 }
 
 /** Hidden states [B, T, d] of every position, prompt rows included (the general path). */

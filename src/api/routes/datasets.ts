@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DatasetFormat } from '../../engine/datasets/dataset-row.js';
 import { parseDataset } from '../../engine/datasets/parse-dataset.js';
+import { TASK_CATALOG, type DatasetReading } from '../../engine/tasks/task-catalog.js';
 import { canonicalRows } from '../../worker/stored-dataset.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
@@ -30,6 +31,8 @@ function parseColumns(raw: string): Record<string, string> {
   return Object.fromEntries(pairs.map(([field, column]) => [field!.trim(), column!.trim()]));
 }
 
+const headerOption = (raw: 'true' | 'false' | 'auto'): boolean | 'auto' => (raw === 'auto' ? 'auto' : raw === 'true');
+
 const toDataset = (row: { id: string; name: string; format: string; columns: unknown; rowCount: number; sizeBytes: number; sha256: string; createdAt: Date }) => ({
   id: row.id,
   name: row.name,
@@ -52,13 +55,15 @@ export async function datasetRoutes(app: FastifyInstance, { deps }: { deps: ApiD
       schema: { tags: ['datasets'], querystring: DatasetQuerySchema, response: { 201: DatasetSchema, ...errors(400, 401, 413, 415) } },
     },
     async (request, reply) => {
+      // What the query says, else the Content-Type (format only), else the preset's reading.
+      const preset: DatasetReading | undefined = request.query.preset ? TASK_CATALOG[request.query.preset].reading : undefined;
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      const format = request.query.format ?? FORMAT_OF_TYPE[type];
-      if (!format) throw new ApiError(400, 'VALIDATION_FAILED', `say the format: ?format=jsonl|csv|tsv, or a Content-Type of ${Object.keys(FORMAT_OF_TYPE).join(', ')}`);
+      const format = request.query.format ?? FORMAT_OF_TYPE[type] ?? preset?.format;
+      if (!format) throw new ApiError(400, 'VALIDATION_FAILED', `say the format: ?format=jsonl|csv|tsv, ?preset=, or a Content-Type of ${Object.keys(FORMAT_OF_TYPE).join(', ')}`);
       const content = request.body;
       if (!Buffer.isBuffer(content) || content.length === 0) throw new ApiError(400, 'DATASET_INVALID', 'the upload is empty');
-      const columns = request.query.columns ? parseColumns(request.query.columns) : null;
-      const header = request.query.header === undefined || request.query.header === 'auto' ? 'auto' : request.query.header === 'true';
+      const columns = request.query.columns ? parseColumns(request.query.columns) : preset ? { ...preset.columns } : null;
+      const header = request.query.header ? headerOption(request.query.header) : (preset?.header ?? 'auto');
       const name = request.query.name ?? 'upload';
       const rows = parseDataset(content.toString('utf8'), { format, header, source: name, ...(columns ? { columns } : {}) });
       const dataset = await store.datasets.create({

@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Job } from '../../db/generated/client.js';
 import { publishCancel } from '../../queue/cancel-channel.js';
 import { enqueueTraining } from '../../queue/train-queue.js';
+import type { JobSpec } from '../../worker/job-spec.js';
 import { canonicalRows, storedRows } from '../../worker/stored-dataset.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
-import { checkRowsFitTask, jobSpecOf } from '../job-request.js';
+import { checkRowsFitTask, jobSpecOf, trainableParametersOf } from '../job-request.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
 import { JobListQuerySchema, JobListSchema, JobRequestSchema, JobSchema, MetricsQuerySchema, MetricsSchema, type JobRequest } from '../schemas/jobs.js';
 
@@ -16,6 +17,11 @@ type MetricsQuery = { split?: 'train' | 'validation'; afterStep?: number; limit?
 export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }): Promise<void> {
   const { store, models } = deps;
 
+  const trainableParameters = (job: Job) => {
+    const model = models.find(job.modelId);
+    return model ? trainableParametersOf(job.spec as unknown as JobSpec, model) : null;
+  };
+
   const toJob = async (job: Job) => ({
     id: job.id,
     status: job.status,
@@ -23,6 +29,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     datasetId: job.datasetId,
     validationDatasetId: job.validationDatasetId,
     spec: job.spec,
+    trainableParameters: trainableParameters(job),
     progress: job.progress || job.step ? { ...(job.progress as object | null), step: job.step, totalSteps: job.totalSteps } : null,
     bestMetrics: (job.bestMetrics as { loss: number } | null) ?? null,
     error: (job.error as { code: string; message: string } | null) ?? null,
@@ -55,10 +62,10 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     });
   }
 
-  async function checkDataset(tenantId: string, datasetId: string, request: JobRequest, label: string) {
+  async function checkDataset(tenantId: string, datasetId: string, spec: JobSpec, label: string) {
     const content = await store.datasets.content(tenantId, datasetId);
     if (!content) throw notFound('dataset', datasetId);
-    checkRowsFitTask(storedRows(content), request.task as Parameters<typeof checkRowsFitTask>[1], label);
+    checkRowsFitTask(storedRows(content), spec.task, label);
   }
 
   app.post<{ Body: JobRequest; Headers: { 'idempotency-key'?: string } }>(
@@ -79,8 +86,8 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       const model = models.get(body.model);
       const spec = jobSpecOf(body, model);
       const dataset = await trainingDataset(tenantId, body);
-      await checkDataset(tenantId, dataset.id, body, `dataset ${dataset.name}`);
-      if (body.validationDatasetId) await checkDataset(tenantId, body.validationDatasetId, body, 'validation dataset');
+      await checkDataset(tenantId, dataset.id, spec, `dataset ${dataset.name}`);
+      if (body.validationDatasetId) await checkDataset(tenantId, body.validationDatasetId, spec, 'validation dataset');
 
       const { job, created } = await store.jobs.create({
         tenantId,

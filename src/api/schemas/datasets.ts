@@ -1,9 +1,11 @@
 import { Type, type Static } from 'typebox';
+import { TaskIdSchema } from './tasks.js';
 
 export const DatasetQuerySchema = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv'), Type.Literal('tsv')], { description: 'Else from the Content-Type.' })),
   columns: Type.Optional(Type.String({ description: 'field=column pairs, e.g. text=sentence,label=label', maxLength: 1000 })),
+  preset: Type.Optional(TaskIdSchema),
   header: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('auto')])),
 });
 export type DatasetQuery = Static<typeof DatasetQuerySchema>;

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { TaskIdSchema } from './tasks.js';
 
 const Field = Type.String({ pattern: '^\\w+$', maxLength: 64 });
 
@@ -50,7 +51,7 @@ export const JobRequestSchema = Type.Object(
     examples: Type.Optional(Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 20_000 })), { minItems: 1, maxItems: 5000 })),
     validationDatasetId: Type.Optional(Type.String({ maxLength: 100 })),
     validationFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.1 })),
-    task: TaskSchema,
+    task: Type.Union([TaskSchema, TaskIdSchema]),
     method: Type.Union([Type.Literal('pt'), Type.Literal('lopt1'), Type.Literal('lopt2')]),
     n: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, default: 20 })),
     r: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'Rank of lopt1 and lopt2 (default 4).' })),
@@ -74,6 +75,7 @@ export const JobSchema = Type.Object({
   datasetId: Type.String(),
   validationDatasetId: Nullable(Type.String()),
   spec: Type.Unknown({ description: 'The accepted request: task, prompt spec, hyperparameters, validation fraction.' }),
+  trainableParameters: Nullable(Type.Integer()),
   progress: Nullable(
     Type.Object({
       step: Type.Integer(),

@@ -1,0 +1,103 @@
+/**
+ * The known tasks, in one place: how to read each one's files (format, columns, labels) and how
+ * to prompt for it (template and label words). The `lopt` command's `--preset`, the API's
+ * `GET /v1/tasks`, `"task": "<id>"` in a job and `?preset=<id>` on an upload all read this.
+ */
+import type { ReadOptions } from '../datasets/dataset-row.js';
+import type { ClassificationTaskSpec } from './task-spec.js';
+
+/** How to read a task's files: format, header, field → column, and its labels. */
+export interface DatasetReading extends Omit<ReadOptions, 'columns' | 'source'> {
+  readonly columns: Readonly<Record<string, string>>;
+  /** The label values as they appear in the file, in a fixed order. */
+  readonly labels: readonly string[];
+  /** Human names of labels that are codes in the file. */
+  readonly labelNames?: Readonly<Record<string, string>>;
+}
+
+export interface CatalogTask {
+  readonly title: string;
+  readonly description: string;
+  readonly reading: DatasetReading;
+  readonly task: ClassificationTaskSpec;
+}
+
+export const TASK_CATALOG = {
+  sst2: {
+    title: 'SST-2',
+    description: 'Movie-review sentiment, GLUE TSV (`sentence<TAB>label`, header).',
+    reading: {
+      format: 'tsv',
+      header: true,
+      columns: { text: 'sentence', label: 'label' },
+      labels: ['0', '1'],
+      labelNames: { '0': 'negative', '1': 'positive' },
+    },
+    task: { kind: 'classification', template: '{text} It was', labelWords: { '0': ' terrible', '1': ' great' } },
+  },
+  ag_news: {
+    title: 'AG News',
+    description: 'News topic, CSV (`label,content`, header; labels 1–4 in the order of classes.txt).',
+    reading: {
+      format: 'csv',
+      header: true,
+      columns: { text: 'content', label: 'label' },
+      labels: ['1', '2', '3', '4'],
+      labelNames: { '1': 'World', '2': 'Sports', '3': 'Business', '4': 'Sci/Tech' },
+    },
+    task: {
+      kind: 'classification',
+      template: '{text} Topic:',
+      labelWords: { '1': ' World', '2': ' Sports', '3': ' Business', '4': ' science' },
+    },
+  },
+  rte: {
+    title: 'RTE',
+    description: 'Textual entailment (SuperGLUE), JSONL with premise, hypothesis and label.',
+    reading: {
+      format: 'jsonl',
+      columns: { premise: 'premise', hypothesis: 'hypothesis', label: 'label' },
+      labels: ['entailment', 'not_entailment'],
+    },
+    task: {
+      kind: 'classification',
+      template: '{premise} Question: {hypothesis} True or False? Answer:',
+      labelWords: { entailment: ' True', not_entailment: ' False' },
+    },
+  },
+  cb: {
+    title: 'CB',
+    description: 'CommitmentBank entailment, three-way (SuperGLUE), JSONL with premise, hypothesis and label.',
+    reading: {
+      format: 'jsonl',
+      columns: { premise: 'premise', hypothesis: 'hypothesis', label: 'label' },
+      labels: ['entailment', 'contradiction', 'neutral'],
+    },
+    task: {
+      kind: 'classification',
+      template: '{premise} Question: {hypothesis} True, False or Neither? Answer:',
+      labelWords: { entailment: ' True', contradiction: ' False', neutral: ' Neither' },
+    },
+  },
+  boolq: {
+    title: 'BoolQ',
+    description: 'Yes/no questions about a passage (SuperGLUE), JSONL with question, passage and label.',
+    reading: {
+      format: 'jsonl',
+      columns: { question: 'question', passage: 'passage', label: 'label' },
+      labels: ['true', 'false'],
+    },
+    task: {
+      kind: 'classification',
+      template: '{passage} Question: {question}? Answer:',
+      labelWords: { true: ' Yes', false: ' No' },
+    },
+  },
+} as const satisfies Record<string, CatalogTask>;
+
+export type TaskId = keyof typeof TASK_CATALOG;
+export const TASK_IDS = Object.keys(TASK_CATALOG) as TaskId[];
+
+export function isTaskId(name: unknown): name is TaskId {
+  return typeof name === 'string' && Object.hasOwn(TASK_CATALOG, name);
+}

@@ -1,0 +1,42 @@
+/** Results grouped by configuration (task, method, n, r) over seeds. */
+import type { EvalTaskId, Method } from './profiles.js';
+import type { RunResult } from './run-jobs.js';
+import { mean, std } from './stats.js';
+
+export interface ConfigSummary {
+  readonly task: EvalTaskId;
+  readonly method: Method;
+  readonly n: number;
+  readonly r: number | null;
+  readonly trainableParameters: number | null;
+  readonly results: readonly RunResult[];
+  /** In percent, over the succeeded runs; null if none succeeded. */
+  readonly accuracy: { readonly mean: number; readonly std: number; readonly runs: number } | null;
+  readonly macroF1: number | null;
+  readonly wallSeconds: number | null;
+}
+
+const configKey = ({ task, method, n, r }: RunResult['run']) => `${task}/${method}/${n}/${r}`;
+
+export function summarize(results: readonly RunResult[]): ConfigSummary[] {
+  const groups = new Map<string, RunResult[]>();
+  for (const result of results) groups.set(configKey(result.run), [...(groups.get(configKey(result.run)) ?? []), result]);
+  return [...groups.values()].map((group) => {
+    const { task, method, n, r } = group[0]!.run;
+    const succeeded = group.filter((result) => result.accuracy !== null);
+    const accuracies = succeeded.map((result) => result.accuracy! * 100);
+    const f1s = succeeded.flatMap((result) => (result.macroF1 === null ? [] : [result.macroF1 * 100]));
+    const walls = group.flatMap((result) => (result.wallSeconds === null ? [] : [result.wallSeconds]));
+    return {
+      task,
+      method,
+      n,
+      r,
+      trainableParameters: group.find((result) => result.trainableParameters !== null)?.trainableParameters ?? null,
+      results: group,
+      accuracy: accuracies.length ? { mean: mean(accuracies), std: std(accuracies), runs: accuracies.length } : null,
+      macroF1: f1s.length ? mean(f1s) : null,
+      wallSeconds: walls.length ? mean(walls) : null,
+    };
+  });
+}
