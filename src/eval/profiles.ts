@@ -48,7 +48,7 @@ const PAPER_GRID = { ns: [5, 10, 20, 40], rs: [1, 2, 4, 8] };
 export const PROFILES: Readonly<Record<string, Profile>> = {
   quick: {
     name: 'quick',
-    summary: 'one seed, short budgets, no ablation: 9 runs, about 20–25 minutes on 2 quiet cores (wasm)',
+    summary: 'one seed, short budgets, no ablation: 9 runs, 7 minutes on 2 cores with the OpenBLAS kernels, about 20–25 on wasm alone',
     seeds: [0],
     methods: METHODS,
     datasets: [
@@ -59,7 +59,7 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
   },
   full: {
     name: 'full',
-    summary: '3 seeds, longer budgets, the n × r ablation of LoPT-1 on SST-2: 27 + 42 runs, about 4 hours on 2 quiet cores (wasm)',
+    summary: '3 seeds, longer budgets, the n × r ablation of LoPT-1 on SST-2: 27 + 42 runs, about 1–1.5 hours on 2 cores with the OpenBLAS kernels (estimated from quick), about 4 on wasm alone',
     seeds: [0, 1, 2],
     methods: METHODS,
     datasets: [
