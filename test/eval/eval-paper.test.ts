@@ -21,7 +21,7 @@ test('the smoke profile runs through the service and writes the report and its f
 
   const report = readFileSync(join(out, 'results.md'), 'utf8');
   assert.match(report, /Command:\*\* `npm run eval:paper -- --profile smoke --workers 2 --out /);
-  assert.match(report, /TensorFlow.js backend `wasm` \(from `\/readyz`\)/);
+  assert.match(report, /TensorFlow.js backend `wasm(\+openblas)?` \(from `\/readyz`\)/);
   for (const section of ['## SST-2', '## AG News', '## RTE', '## Ablation: LoPT-1 on SST-2 over n × r', '## Verdict']) assert.ok(report.includes(section), section);
   assert.match(report, /\| LoPT-1 \| 20 \| 4 \| 1,104 \| 4\.6× \|/);
   assert.equal(report.match(/\| succeeded \|/g)?.length, 13);
