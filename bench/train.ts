@@ -9,7 +9,7 @@
  *                          [--paths wasm+openblas,…] [--methods pt,lopt1,lopt2] [--threads N]
  *                          [--python python3|none] [--json]
  *
- * --paths keeps only the kernel paths named (as printed); --threads N pins OpenBLAS and PyTorch
+ * --paths keeps only the kernel paths named (wasm, wasm+openblas, cpu, cpu+openblas, …); --threads N pins OpenBLAS and PyTorch
  * to N threads (default: OpenBLAS's own choice, and PyTorch at 1 and 2). Run one copy per core
  * with --threads 1 to compare throughput with every core busy.
  */

@@ -17,7 +17,7 @@ import { tf } from '../../src/engine/tf.js';
 import { loadTokenizer } from '../../src/engine/tokenizer.js';
 import { trainPrompt } from '../../src/engine/training/trainer.js';
 import { allPositionsHidden, sst2Rows } from '../helpers/engine-fixtures.js';
-import { nativeKernelsSkip } from '../helpers/kernel-paths.js';
+import { NATIVE_KERNELS_SKIP } from '../helpers/kernel-paths.js';
 import { MODELS_DIR } from '../helpers/shared.js';
 import { maxRelDiff } from '../helpers/tensors.js';
 
@@ -81,7 +81,7 @@ function assertClose(actual: Float32Array[], expected: Float32Array[], what: str
   });
 }
 
-describe('the OpenBLAS kernels compute what TF.js computes', { skip: nativeKernelsSkip() }, () => {
+describe('the OpenBLAS kernels compute what TF.js computes', { skip: NATIVE_KERNELS_SKIP }, () => {
   for (const backend of ['wasm', 'cpu'] as const) {
     test(`${backend}: matMul, batched, broadcast, transposed and fused with a bias, and its gradients`, async () => {
       const rng = new Rng(7);

@@ -61,19 +61,26 @@ interface KernelArgs<Inputs> {
   attrs: Record<string, unknown>;
 }
 
-type Kernel<Inputs> = (addon: NativeAddon, memory: TensorMemory, args: KernelArgs<Inputs>) => TensorInfo | TensorInfo[];
+/** Tensor memory of the backend a kernel call runs on. */
+interface KernelMemory {
+  allocate(shape: number[]): TensorInfo;
+  /** Take views only after every allocation of the call: allocating may move the wasm heap. */
+  view(tensor: TensorInfo): Float32Array;
+}
+
+type Kernel<Inputs> = (addon: NativeAddon, memory: KernelMemory, args: KernelArgs<Inputs>) => TensorInfo | TensorInfo[];
 
 function matMulKernel(builtin: tf.KernelFunc): Kernel<{ a: TensorInfo; b: TensorInfo; bias?: TensorInfo | null; preluActivationWeights?: TensorInfo | null }> {
   return (addon, memory, args) => {
-    const { inputs: { a, b, bias, preluActivationWeights }, backend } = args;
+    const { inputs: { a, b, bias, preluActivationWeights } } = args;
     const { transposeA, transposeB, activation } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
     const plain = (activation ?? 'linear') === 'linear' && !preluActivationWeights;
     const float32 = [a, b, bias].every((t) => !t || t.dtype === 'float32');
     const plan = plain && float32 ? planGemm(a.shape, b.shape, transposeA, transposeB, bias?.shape ?? null) : null;
     if (!plan) return builtin(args as unknown as Parameters<tf.KernelFunc>[0]);
-    const out = memory.allocate(backend, plan.outShape);
+    const out = memory.allocate(plan.outShape);
     addon.gemm(
-      memory.view(backend, a), memory.view(backend, b), memory.view(backend, out), bias ? memory.view(backend, bias) : null,
+      memory.view(a), memory.view(b), memory.view(out), bias ? memory.view(bias) : null,
       plan.aIndex, plan.bIndex, plan.aCount, plan.bCount, plan.m, plan.n, plan.k, transposeA, transposeB,
     );
     return out;
@@ -86,51 +93,48 @@ function attentionSizes(qkv: TensorInfo, prefixQkv: TensorInfo | undefined, attr
   return [Int32Array.from(lengths), prefixQkv?.shape[0] ?? 0, heads, qkv.shape[1]! / 3 / heads, scale];
 }
 
-const attentionKernel: Kernel<{ qkv: TensorInfo; prefixQkv?: TensorInfo }> = (addon, memory, { inputs: { qkv, prefixQkv }, backend, attrs }) => {
+const attentionKernel: Kernel<{ qkv: TensorInfo; prefixQkv?: TensorInfo }> = (addon, memory, { inputs: { qkv, prefixQkv }, attrs }) => {
   const sizes = attentionSizes(qkv, prefixQkv, attrs);
   const [rows, width3] = qkv.shape as [number, number];
-  const context = memory.allocate(backend, [rows, width3 / 3]);
-  const probs = memory.allocate(backend, [addon.attentionProbsSize(...sizes)]);
-  const view = (x: TensorInfo) => memory.view(backend, x);
-  addon.attentionForward(view(qkv), prefixQkv ? view(prefixQkv) : null, view(context), view(probs), ...sizes);
+  const context = memory.allocate([rows, width3 / 3]);
+  const probs = memory.allocate([addon.attentionProbsSize(...sizes)]);
+  addon.attentionForward(memory.view(qkv), prefixQkv ? memory.view(prefixQkv) : null, memory.view(context), memory.view(probs), ...sizes);
   return [context, probs];
 };
 
 const attentionGradKernel: Kernel<{ dContext: TensorInfo; qkv: TensorInfo; prefixQkv?: TensorInfo; probs: TensorInfo }> = (addon, memory, args) => {
-  const { inputs: { dContext, qkv, prefixQkv, probs }, backend, attrs } = args;
-  const dQkv = memory.allocate(backend, [...qkv.shape]);
-  const dPrefixQkv = prefixQkv ? memory.allocate(backend, [...prefixQkv.shape]) : null;
-  const view = (x: TensorInfo) => memory.view(backend, x);
+  const { inputs: { dContext, qkv, prefixQkv, probs }, attrs } = args;
+  const dQkv = memory.allocate([...qkv.shape]);
+  const dPrefixQkv = prefixQkv ? memory.allocate([...prefixQkv.shape]) : null;
+  const view = (t: TensorInfo | null | undefined) => (t ? memory.view(t) : null);
   addon.attentionBackward(
-    view(dContext), view(qkv), prefixQkv ? view(prefixQkv) : null, view(probs), view(dQkv), dPrefixQkv ? view(dPrefixQkv) : null,
+    memory.view(dContext), memory.view(qkv), view(prefixQkv), memory.view(probs), memory.view(dQkv), view(dPrefixQkv),
     ...attentionSizes(qkv, prefixQkv, attrs),
   );
   return dPrefixQkv ? [dQkv, dPrefixQkv] : [dQkv];
 };
 
-const geluKernel: Kernel<{ x: TensorInfo }> = (addon, memory, { inputs: { x }, backend }) => {
-  const out = memory.allocate(backend, [...x.shape]);
-  addon.geluForward(memory.view(backend, x), memory.view(backend, out));
+const geluKernel: Kernel<{ x: TensorInfo }> = (addon, memory, { inputs: { x } }) => {
+  const out = memory.allocate([...x.shape]);
+  addon.geluForward(memory.view(x), memory.view(out));
   return out;
 };
 
-const geluGradKernel: Kernel<{ x: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { x, dy }, backend }) => {
-  const dx = memory.allocate(backend, [...x.shape]);
-  addon.geluBackward(memory.view(backend, x), memory.view(backend, dy), memory.view(backend, dx));
+const geluGradKernel: Kernel<{ x: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { x, dy } }) => {
+  const dx = memory.allocate([...x.shape]);
+  addon.geluBackward(memory.view(x), memory.view(dy), memory.view(dx));
   return dx;
 };
 
-const layerNormKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }> = (addon, memory, { inputs: { x, gamma, beta }, backend, attrs }) => {
-  const out = memory.allocate(backend, [...x.shape]);
-  const view = (t: TensorInfo) => memory.view(backend, t);
-  addon.layerNormForward(view(x), view(gamma), view(beta), view(out), attrs.epsilon as number);
+const layerNormKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }> = (addon, memory, { inputs: { x, gamma, beta }, attrs }) => {
+  const out = memory.allocate([...x.shape]);
+  addon.layerNormForward(memory.view(x), memory.view(gamma), memory.view(beta), memory.view(out), attrs.epsilon as number);
   return out;
 };
 
-const layerNormGradKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { x, gamma, dy }, backend, attrs }) => {
-  const dx = memory.allocate(backend, [...x.shape]);
-  const view = (t: TensorInfo) => memory.view(backend, t);
-  addon.layerNormBackward(view(x), view(gamma), view(dy), view(dx), attrs.epsilon as number);
+const layerNormGradKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { x, gamma, dy }, attrs }) => {
+  const dx = memory.allocate([...x.shape]);
+  addon.layerNormBackward(memory.view(x), memory.view(gamma), memory.view(dy), memory.view(dx), attrs.epsilon as number);
   return dx;
 };
 
@@ -150,7 +154,11 @@ const added: Array<{ kernelName: string; backendName: string }> = [];
 
 function register<Inputs>(kernelName: string, backendName: string, addon: NativeAddon, kernel: Kernel<Inputs>, setupFunc?: tf.KernelSetupFunc): void {
   const memory = MEMORY[backendName]!;
-  const kernelFunc = (args: unknown) => kernel(addon, memory, args as KernelArgs<Inputs>);
+  const kernelFunc = (args: unknown) => {
+    const { backend } = args as KernelArgs<Inputs>;
+    const callMemory = { allocate: (shape: number[]) => memory.allocate(backend, shape), view: (t: TensorInfo) => memory.view(backend, t) };
+    return kernel(addon, callMemory, args as KernelArgs<Inputs>);
+  };
   tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc, ...(setupFunc ? { setupFunc } : {}) });
 }
 
