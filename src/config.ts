@@ -33,6 +33,12 @@ export interface Config {
   readonly checkpointEvery: number;
   /** How long a worker's claim on a job lasts without renewal; a crashed worker's job is picked up after it. @defaultValue `60000` */
   readonly jobLockMs: number;
+  /** How many times a job may stall (its worker crashed, was killed or froze past its lock) before it fails. @defaultValue `3` */
+  readonly maxStalls: number;
+  /** How long a worker waits out a PostgreSQL outage before the job's attempt fails. @defaultValue `300000` (5 min) */
+  readonly storeGraceMs: number;
+  /** How often each worker compares unfinished jobs with the queue (failed there, or lost by it). @defaultValue `30000` */
+  readonly reconcileEveryMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -92,5 +98,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers,
     checkpointEvery: integer(env, 'LOPT_CHECKPOINT_EVERY', 25, 1),
     jobLockMs: integer(env, 'LOPT_JOB_LOCK_MS', 60_000, 1000),
+    maxStalls: integer(env, 'LOPT_MAX_STALLS', 3, 0, 1000),
+    storeGraceMs: integer(env, 'LOPT_STORE_GRACE_MS', 300_000, 0),
+    reconcileEveryMs: integer(env, 'LOPT_RECONCILE_EVERY_MS', 30_000, 100),
   };
 }

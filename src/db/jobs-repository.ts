@@ -1,8 +1,8 @@
 /** Tuning jobs: idempotent creation, tenant-scoped reads and pages, and the worker's state changes. */
 import type { Job, JobStatus, PrismaClient } from './generated/client.js';
 import { InvalidCursorError } from './invalid-cursor-error.js';
-import { jsonInput, nullableJsonInput } from './prisma-inputs.js';
-import { isUniqueViolation, nullIfMissing } from './prisma-errors.js';
+import { jsonInput } from './prisma-inputs.js';
+import { isUniqueViolation } from './prisma-errors.js';
 import { isUuid } from './uuid.js';
 
 export interface NewJob {
@@ -29,6 +29,7 @@ export interface JobError {
 
 export type FinalJobStatus = Extract<JobStatus, 'succeeded' | 'failed' | 'cancelled'>;
 
+const UNFINISHED: JobStatus[] = ['queued', 'running'];
 const CANCELLED_BEFORE_START: JobError = { code: 'CANCELLED', message: 'cancelled before it started' };
 
 export function createJobsRepository(prisma: PrismaClient) {
@@ -86,47 +87,27 @@ export function createJobsRepository(prisma: PrismaClient) {
       return { items, nextCursor: rows.length > limit && last ? last.id : null };
     },
 
-    /** Null when the job is gone or already finished (e.g. cancelled while queued): then it must not run. */
-    async markRunning(id: string, totalSteps: number): Promise<Job | null> {
-      if (!isUuid(id)) return null;
-      const job = await prisma.job.findUnique({ where: { id }, select: { startedAt: true } });
-      if (!job) return null;
-      return nullIfMissing(
-        prisma.job.update({
-          where: { id, status: { in: ['queued', 'running'] } },
-          data: { status: 'running', totalSteps, startedAt: job.startedAt ?? new Date() },
-        }),
-      );
+    /**
+     * Ends a job that has not ended yet (queued or running) as `failed` or `cancelled`, and raises
+     * its lease so that a run still going can write nothing more. False when it had already ended.
+     */
+    async endUnfinished(id: string, status: Exclude<FinalJobStatus, 'succeeded'>, error: JobError): Promise<boolean> {
+      if (!isUuid(id)) return false;
+      const { count } = await prisma.job.updateMany({
+        where: { id, status: { in: UNFINISHED } },
+        data: { status, finishedAt: new Date(), error: jsonInput(error), lease: { increment: 1 } },
+      });
+      return count > 0;
     },
 
-    async updateProgress(id: string, step: number, progress: object): Promise<Job | null> {
-      if (!isUuid(id)) return null;
-      return nullIfMissing(prisma.job.update({ where: { id }, data: { step, progress: jsonInput(progress) } }));
-    },
-
-    async setBestMetrics(id: string, metrics: object): Promise<Job | null> {
-      if (!isUuid(id)) return null;
-      return nullIfMissing(prisma.job.update({ where: { id }, data: { bestMetrics: jsonInput(metrics) } }));
-    },
-
-    /** Left out of `extra`, error and bestMetrics keep their values; null clears them. */
-    async finish(
-      id: string,
-      status: FinalJobStatus,
-      extra: { error?: JobError | null; bestMetrics?: object | null },
-    ): Promise<Job | null> {
-      if (!isUuid(id)) return null;
-      return nullIfMissing(
-        prisma.job.update({
-          where: { id },
-          data: {
-            status,
-            finishedAt: new Date(),
-            error: nullableJsonInput(extra.error),
-            bestMetrics: nullableJsonInput(extra.bestMetrics),
-          },
-        }),
-      );
+    /** Jobs not yet ended, oldest first: what the reconciler compares with the queue. */
+    async listUnfinished(limit: number): Promise<Array<Pick<Job, 'id' | 'status' | 'createdAt'>>> {
+      return prisma.job.findMany({
+        where: { status: { in: UNFINISHED } },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: limit,
+        select: { id: true, status: true, createdAt: true },
+      });
     },
 
     /** A queued job is cancelled at once, a running one flagged for its worker, a finished one left as it is. */
@@ -142,12 +123,6 @@ export function createJobsRepository(prisma: PrismaClient) {
         prisma.job.findFirst({ where: { id, tenantId } }),
       ]);
       return job;
-    },
-
-    async isCancelRequested(id: string): Promise<boolean> {
-      if (!isUuid(id)) return false;
-      const job = await prisma.job.findUnique({ where: { id }, select: { cancelRequested: true } });
-      return job?.cancelRequested ?? false;
     },
   };
 }

@@ -1,4 +1,4 @@
-/** Training and validation metrics of a job, one row per evaluation. */
+/** Training and validation metrics of a job, one row per step and split (written through the job's lease). */
 import type { PrismaClient } from './generated/client.js';
 import { isUuid } from './uuid.js';
 
@@ -23,12 +23,6 @@ export interface MetricQuery {
 
 export function createMetricsRepository(prisma: PrismaClient) {
   return {
-    /** The number of rows written. */
-    async add(jobId: string, rows: MetricRow[]): Promise<number> {
-      const { count } = await prisma.metric.createMany({ data: rows.map((row) => ({ ...row, jobId })) });
-      return count;
-    },
-
     /** In step order; the BigInt row id stays behind (JSON cannot carry it). */
     async list(jobId: string, { split, afterStep, limit }: MetricQuery) {
       if (!isUuid(jobId)) return [];

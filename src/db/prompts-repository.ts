@@ -1,5 +1,5 @@
 /** Learned prompts: one per job, its tensors as float32 little-endian bytes with their shapes beside them. */
-import type { Prompt, PrismaClient } from './generated/client.js';
+import type { Prisma, Prompt, PrismaClient } from './generated/client.js';
 import { bytesToFloat32, float32ToBytes } from './float32-bytes.js';
 import { jsonInput } from './prisma-inputs.js';
 import { isUniqueViolation } from './prisma-errors.js';
@@ -60,6 +60,15 @@ function toStoredPrompt(prompt: Prompt): StoredPrompt {
   return { ...row, tensors };
 }
 
+/** Writes a prompt row with the given client (a transaction's, for a job's final write). */
+export async function insertPrompt(db: Pick<Prisma.TransactionClient, 'prompt'>, { tensors, task, metrics, ...fields }: NewPrompt): Promise<StoredPrompt> {
+  const shapes = Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, tensor.shape]));
+  const prompt = await db.prompt.create({
+    data: { ...fields, task: jsonInput(task), metrics: jsonInput(metrics), shapes, ...tensorColumns(tensors) },
+  });
+  return toStoredPrompt(prompt);
+}
+
 export function createPromptsRepository(prisma: PrismaClient) {
   async function findByJobId(jobId: string): Promise<StoredPrompt | null> {
     if (!isUuid(jobId)) return null;
@@ -69,15 +78,11 @@ export function createPromptsRepository(prisma: PrismaClient) {
 
   return {
     /** Idempotent per job: a retried worker gets the prompt its first attempt stored. */
-    async create({ tensors, task, metrics, ...fields }: NewPrompt): Promise<StoredPrompt> {
-      const shapes = Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, tensor.shape]));
+    async create(prompt: NewPrompt): Promise<StoredPrompt> {
       try {
-        const prompt = await prisma.prompt.create({
-          data: { ...fields, task: jsonInput(task), metrics: jsonInput(metrics), shapes, ...tensorColumns(tensors) },
-        });
-        return toStoredPrompt(prompt);
+        return await insertPrompt(prisma, prompt);
       } catch (err) {
-        const existing = isUniqueViolation(err) ? await findByJobId(fields.jobId) : null;
+        const existing = isUniqueViolation(err) ? await findByJobId(prompt.jobId) : null;
         if (!existing) throw err;
         return existing;
       }

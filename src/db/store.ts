@@ -1,7 +1,7 @@
 /** Every repository over one Prisma client. */
-import { createCheckpointsRepository } from './checkpoints-repository.js';
 import { createDatasetsRepository } from './datasets-repository.js';
 import type { PrismaClient } from './generated/client.js';
+import { createJobLeasesRepository } from './job-leases-repository.js';
 import { createJobsRepository } from './jobs-repository.js';
 import { createMetricsRepository } from './metrics-repository.js';
 import { createPromptsRepository } from './prompts-repository.js';
@@ -13,7 +13,7 @@ export function createStore(prisma: PrismaClient) {
     datasets: createDatasetsRepository(prisma),
     jobs: createJobsRepository(prisma),
     metrics: createMetricsRepository(prisma),
-    checkpoints: createCheckpointsRepository(prisma),
+    leases: createJobLeasesRepository(prisma),
     prompts: createPromptsRepository(prisma),
   };
 }

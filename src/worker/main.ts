@@ -1,8 +1,14 @@
 /**
  * A training worker process: one job at a time on the `train` queue, its model cache and
  * TensorFlow.js backend its own. Scale out by running more of them (one per core or GPU).
+ *
+ * What it promises (README, "What survives what"): a job it loses — its lock lapsed while it was
+ * frozen or cut off from Redis — is stopped here and written by nobody but its new run (the
+ * lease); a shutdown checkpoints the job and hands it back without using up an attempt; a
+ * PostgreSQL outage shorter than LOPT_STORE_GRACE_MS is waited out; a job the queue gives up on
+ * ends `failed` with the queue's reason.
  */
-import { Worker } from 'bullmq';
+import { DelayedError, Worker } from 'bullmq';
 import { loadConfig } from '../config.js';
 import { createPrismaClient } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
@@ -10,9 +16,11 @@ import { describeBackend, initBackend, shutdownBackend } from '../engine/backend
 import { createLogger } from '../logger.js';
 import { subscribeCancel } from '../queue/cancel-channel.js';
 import { workerConnection } from '../queue/redis-connections.js';
-import { TRAIN_QUEUE, type TrainJobData } from '../queue/train-queue.js';
+import { createTrainQueue, TRAIN_QUEUE, type TrainJobData } from '../queue/train-queue.js';
+import { createJobReconciler } from './job-reconciler.js';
 import { createModelCache } from './model-cache.js';
-import { processTrainJob, SHUTDOWN } from './train-processor.js';
+import { storeRetry } from './store-retry.js';
+import { LOCK_LOST, processTrainJob, SHUTDOWN } from './train-processor.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel).child({ role: 'worker', pid: process.pid });
@@ -24,18 +32,27 @@ const store = createStore(prisma);
 const models = createModelCache(config.models);
 const connection = workerConnection(config.redisUrl);
 const subscriber = workerConnection(config.redisUrl);
+const queue = createTrainQueue(connection, config.queuePrefix);
+const reconciler = createJobReconciler({ store, queue, log, maxStalls: config.maxStalls });
+
+let closing = false;
+const storeCall = storeRetry(config.storeGraceMs, log, () => closing);
 
 const worker = new Worker<TrainJobData>(
   TRAIN_QUEUE,
-  (job, _token, signal) =>
+  (job, token, signal) =>
     processTrainJob(
-      { store, models, checkpointEvery: config.checkpointEvery, log },
+      { store, models, checkpointEvery: config.checkpointEvery, log, storeCall },
       {
         jobId: job.data.jobId,
         signal: signal!,
-        lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-        reportProgress: (progress) => job.updateProgress({ ...progress }),
+        reportProgress: (progress) => void job.updateProgress({ ...progress }).catch(() => undefined),
         abort: (reason) => worker.cancelJob(job.id!, reason),
+        async handBack() {
+          // Delayed by nothing, so back in the queue at once; skipping the attempt is what moveToDelayed does.
+          await job.moveToDelayed(Date.now(), token);
+          return new DelayedError('the worker shut down; the job resumes from its checkpoint');
+        },
       },
     ),
   {
@@ -44,25 +61,48 @@ const worker = new Worker<TrainJobData>(
     concurrency: 1,
     lockDuration: config.jobLockMs,
     stalledInterval: config.jobLockMs,
-    maxStalledCount: 3,
+    maxStalledCount: config.maxStalls,
   },
 );
 worker.on('error', (err) => log.error({ err }, 'worker error'));
-worker.on('failed', (job, err) => log.warn({ jobId: job?.data.jobId, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed'));
+worker.on('failed', (job, err) => {
+  log.warn({ jobId: job?.data.jobId, attempt: job?.attemptsMade, err: err.message }, 'job attempt failed');
+  // finishedOn is set only when the queue will not try the job again.
+  if (job?.finishedOn) {
+    storeCall('record the final failure', () => reconciler.onFinalFailure(job.data.jobId, job.failedReason, err)).catch((failure: unknown) =>
+      log.error({ jobId: job.data.jobId, err: failure }, 'could not record the final failure; the reconciler will'),
+    );
+  }
+});
 worker.on('completed', (job) => log.info({ jobId: job.data.jobId }, 'job done'));
+// The lock is gone (another worker may hold the job already): stop training it at the next step.
+worker.on('lockRenewalFailed', (jobIds) => {
+  for (const jobId of jobIds) if (worker.cancelJob(jobId, LOCK_LOST)) log.warn({ jobId }, 'lost the lock on the job: stopping it');
+});
 await subscribeCancel(subscriber, config.queuePrefix, (jobId) => {
   if (worker.cancelJob(jobId, 'cancelled')) log.info({ jobId }, 'cancelling job');
 });
+
+let sweeping = false;
+const reconcileTimer = setInterval(() => {
+  if (sweeping) return;
+  sweeping = true;
+  reconciler
+    .sweep()
+    .catch((err: unknown) => log.warn({ err }, 'could not reconcile jobs with the queue; trying again later'))
+    .finally(() => (sweeping = false));
+}, config.reconcileEveryMs);
 log.info({ queue: TRAIN_QUEUE, prefix: config.queuePrefix }, 'worker ready');
 
-let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
     if (closing) return;
     closing = true;
     log.info({ signal }, 'shutting down: checkpointing the running job');
+    clearInterval(reconcileTimer);
     worker.cancelAllJobs(SHUTDOWN);
     await worker.close();
+    await queue.close();
     await Promise.all([subscriber.quit(), connection.quit(), prisma.$disconnect(), models.dispose()]);
     shutdownBackend();
     process.exit(0);

@@ -1,10 +1,13 @@
 /**
- * Runs one tuning job: reads its spec and data from the store, trains with the engine on a cached
- * model, streams progress and metrics, checkpoints, resumes from the last checkpoint on a retry,
- * and writes the learned prompt. The store write of the result comes last and is idempotent.
+ * Runs one tuning job: reads its spec and data from the store, takes the job's lease (the fencing
+ * token every later write carries), trains with the engine on a cached model from the last
+ * checkpoint, streams progress and metrics, and stores the learned prompt with the job's final
+ * state in one transaction. A run that lost its lease stops and writes nothing more.
  */
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
+import { LeaseLostError, type JobLease } from '../db/job-leases-repository.js';
+import type { JobError } from '../db/jobs-repository.js';
 import type { Store } from '../db/store.js';
 import { splitTrainValidation } from '../engine/datasets/split-train-validation.js';
 import { EngineError } from '../engine/engine-error.js';
@@ -16,65 +19,75 @@ import { totalTrainingSteps, trainPrompt, type TrainingProgress } from '../engin
 import type { JobSpec } from './job-spec.js';
 import type { ModelCache } from './model-cache.js';
 import { storedRows } from './stored-dataset.js';
+import type { StoreCall } from './store-retry.js';
 
-/** The abort reason a worker gives when it shuts down: the job is retried, not cancelled. */
+/** Why a run is aborted: the worker shuts down (the job goes back to the queue), or it lost its queue lock. */
 export const SHUTDOWN = 'shutdown';
+export const LOCK_LOST = 'lock-lost';
 /** How often (in steps) a running job looks for a cancel request it may have missed. */
 const CANCEL_POLL_STEPS = 10;
+const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled'];
 
 export interface TrainProcessorDeps {
   readonly store: Store;
   readonly models: ModelCache;
   readonly checkpointEvery: number;
   readonly log: Logger;
+  /** Every store call goes through it, so that a short database outage is waited out. */
+  readonly storeCall: StoreCall;
 }
 
 export interface JobRun {
   readonly jobId: string;
   readonly signal: AbortSignal;
-  /** Whether a failure now is final (no attempts left). */
-  readonly lastAttempt: boolean;
-  reportProgress(progress: TrainingProgress): Promise<void>;
+  /** Best effort (the queue's view of progress); never waited for. */
+  reportProgress(progress: TrainingProgress): void;
   /** Aborts this run with a reason (a cancel found by polling). */
   abort(reason: string): void;
-}
-
-async function readRows(store: Store, datasetId: string) {
-  const content = await store.datasets.content(null, datasetId);
-  if (!content) throw new EngineError('DATASET_INVALID', `dataset ${datasetId} no longer exists`);
-  return storedRows(content);
+  /** Puts the job back in the queue without using up an attempt; returns the error that tells the queue so. */
+  handBack(): Promise<Error>;
 }
 
 export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Promise<void> {
-  const { store, log } = deps;
+  const { store, log, storeCall } = deps;
   const { jobId } = run;
-  const job = await store.jobs.findById(null, jobId);
+  const job = await storeCall('read the job', () => store.jobs.findById(null, jobId));
   if (!job) throw new UnrecoverableError(`job ${jobId} does not exist`);
-  if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return;
+  if (FINAL_STATUSES.includes(job.status)) return;
   if (job.cancelRequested) {
-    await store.jobs.finish(jobId, 'cancelled', { error: { code: 'CANCELLED', message: 'cancelled before it started' } });
+    await storeCall('cancel the job', () => store.jobs.endUnfinished(jobId, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it started' }));
     return;
   }
   const spec = job.spec as unknown as JobSpec;
+  const readRows = async (datasetId: string) => {
+    const content = await storeCall('read the dataset', () => store.datasets.content(null, datasetId));
+    if (!content) throw new EngineError('DATASET_INVALID', `dataset ${datasetId} no longer exists`);
+    return storedRows(content);
+  };
+  let lease: JobLease | null = null;
+  /** Ends the job through its lease once the run holds one; before that, only if nobody ended it yet. */
+  const endJob = async (status: 'failed' | 'cancelled', error: JobError): Promise<void> => {
+    await storeCall(`end the job ${status}`, async () => void (lease ? await lease.end(status, error) : await store.jobs.endUnfinished(jobId, status, error)));
+  };
   let created: SoftPrompt | undefined; // disposed however the run ends
   try {
-    const rows = await readRows(store, job.datasetId);
+    const rows = await readRows(job.datasetId);
     const split = job.validationDatasetId
-      ? { train: rows, validation: await readRows(store, job.validationDatasetId) }
+      ? { train: rows, validation: await readRows(job.validationDatasetId) }
       : splitTrainValidation(rows, { validationFraction: spec.validationFraction, seed: spec.prompt.seed ?? 0 });
     const { model, tokenizer } = await deps.models.get(job.modelId);
     const { prompt, objective, train, validation } = await prepareTrainingRun({
       model, tokenizer, task: spec.task, prompt: spec.prompt, train: split.train, validation: split.validation,
     });
     created = prompt;
-    const promptSpec = prompt.spec;
     const options = { ...spec.training, checkpointEvery: deps.checkpointEvery };
-    const saved = await store.checkpoints.find(jobId);
-    const resumeFrom = saved ? decodeCheckpoint({ bytes: saved.data, name: `checkpoint of job ${jobId}` }) : undefined;
-    if (resumeFrom) log.info({ jobId, step: resumeFrom.step }, 'resuming from checkpoint');
 
-    // Null: the job was cancelled or finished while it waited.
-    if (!(await store.jobs.markRunning(jobId, totalTrainingSteps(train.length, options)))) return;
+    const held = await storeCall('take the job', () => store.leases.acquire(jobId, totalTrainingSteps(train.length, options)));
+    if (!held) return; // cancelled or ended while it waited
+    lease = held;
+    const resumeFrom = held.checkpoint ? decodeCheckpoint({ bytes: held.checkpoint.data, name: `checkpoint of job ${jobId}` }) : undefined;
+    log.info({ jobId, lease: held.lease, resumeFrom: resumeFrom?.step ?? 0 }, resumeFrom ? 'resuming from checkpoint' : 'starting');
+
     const result = await trainPrompt({
       prompt,
       objective,
@@ -85,26 +98,20 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       ...(resumeFrom ? { resumeFrom } : {}),
       callbacks: {
         async onStepEnd(progress) {
-          await Promise.all([
-            run.reportProgress(progress),
-            store.jobs.updateProgress(jobId, progress.step, progress),
-            store.metrics.add(jobId, [
-              { step: progress.step, split: 'train', loss: progress.loss, learningRate: progress.learningRate, tokensPerSecond: progress.tokensPerSecond },
-            ]),
-          ]);
-          if (progress.step % CANCEL_POLL_STEPS === 0 && (await store.jobs.isCancelRequested(jobId))) run.abort('cancelled');
+          run.reportProgress(progress);
+          const { step, loss, learningRate, tokensPerSecond } = progress;
+          await storeCall('record a step', () => held.recordStep(step, progress, { loss, learningRate, tokensPerSecond }));
+          if (step % CANCEL_POLL_STEPS === 0 && (await storeCall('look for a cancel', () => held.cancelRequested()))) run.abort('cancelled');
         },
-        async onEvaluation({ step, metrics, isBest }) {
-          await store.metrics.add(jobId, [{ step, split: 'validation', ...metrics }]);
-          if (isBest) await store.jobs.setBestMetrics(jobId, metrics);
-        },
-        onCheckpoint: (checkpoint) => store.checkpoints.save(jobId, checkpoint.step, encodeCheckpoint(checkpoint)),
+        onEvaluation: ({ step, metrics, isBest }) => storeCall('record an evaluation', () => held.recordEvaluation(step, metrics, isBest)),
+        onCheckpoint: (checkpoint) => storeCall('save a checkpoint', () => held.saveCheckpoint(checkpoint.step, encodeCheckpoint(checkpoint))),
       },
     });
 
     const tensors = await promptTensors(prompt);
     const metrics = result.best?.metrics ?? result.finalMetrics;
-    await store.prompts.create({
+    const promptSpec = prompt.spec;
+    const learned = {
       tenantId: job.tenantId,
       jobId,
       modelId: job.modelId,
@@ -116,20 +123,25 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       task: spec.task,
       metrics: metrics ?? {},
       tensors: Object.fromEntries([...tensors].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }])),
-    });
-    await store.jobs.finish(jobId, 'succeeded', { bestMetrics: metrics ?? null });
-    await store.checkpoints.remove(jobId);
+    };
+    await storeCall('store the prompt', () => held.succeed(learned, metrics ?? null));
   } catch (err) {
+    if (err instanceof LeaseLostError) {
+      log.warn({ jobId, lease: err.lease }, 'another run took the job, or it ended: this run stops and writes nothing more');
+      throw err;
+    }
+    // However the run ended once the worker began shutting down (a store call may have stopped waiting), it goes back.
+    if (run.signal.aborted && run.signal.reason === SHUTDOWN) throw await run.handBack();
     if (err instanceof EngineError && err.code === 'CANCELLED') {
-      if (run.signal.reason === SHUTDOWN) throw new Error('the worker shut down; the job resumes from its checkpoint');
-      await store.jobs.finish(jobId, 'cancelled', { error: { code: 'CANCELLED', message: err.message } });
+      if (run.signal.reason === LOCK_LOST) throw new Error('the worker lost its lock on the job; another worker resumes it from its checkpoint');
+      await endJob('cancelled', { code: 'CANCELLED', message: err.message });
       return;
     }
     if (err instanceof EngineError) {
-      await store.jobs.finish(jobId, 'failed', { error: { code: err.code, message: err.message } });
+      await endJob('failed', { code: err.code, message: err.message });
       throw new UnrecoverableError(err.message);
     }
-    if (run.lastAttempt) await store.jobs.finish(jobId, 'failed', { error: { code: 'INTERNAL', message: (err as Error).message } });
+    // Anything else costs an attempt; the queue's final failure is written by the worker's reconciler.
     throw err;
   } finally {
     created?.dispose();

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { bytesToFloat32, float32ToBytes } from '../../src/db/float32-bytes.js';
 import type { Job, PrismaClient } from '../../src/db/generated/client.js';
 import { InvalidCursorError } from '../../src/db/invalid-cursor-error.js';
+import { LeaseLostError } from '../../src/db/job-leases-repository.js';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { createPrismaClient } from '../../src/db/prisma-client.js';
 import type { Tensor } from '../../src/db/prompts-repository.js';
@@ -283,97 +284,160 @@ test('cancelling: a queued job at once, a running one by flag, a finished one no
   assert.equal(cancelled?.cancelRequested, true);
   assert.deepEqual(cancelled?.error, { code: 'CANCELLED', message: 'cancelled before it started' });
   assert.ok(cancelled?.finishedAt);
-  assert.equal(await store.jobs.markRunning(queued.id, 10), null);
+  assert.equal(await store.leases.acquire(queued.id, 10), null);
 
   const running = await newJob(owner);
-  assert.equal(await store.jobs.isCancelRequested(running.id), false);
-  await store.jobs.markRunning(running.id, 10);
+  const lease = await store.leases.acquire(running.id, 10);
+  assert.equal(await lease?.cancelRequested(), false);
   const flagged = await store.jobs.requestCancel(owner.tenantId, running.id);
   assert.equal(flagged?.status, 'running');
   assert.equal(flagged?.cancelRequested, true);
   assert.equal(flagged?.error, null);
-  assert.equal(await store.jobs.isCancelRequested(running.id), true);
+  assert.equal(await lease?.cancelRequested(), true);
 
   const done = await newJob(owner);
-  await store.jobs.markRunning(done.id, 10);
-  const finished = await store.jobs.finish(done.id, 'succeeded', { bestMetrics: { accuracy: 0.9 } });
-  assert.deepEqual(await store.jobs.requestCancel(owner.tenantId, done.id), finished);
+  await (await store.leases.acquire(done.id, 10))?.end('failed', { code: 'TRAINING_DIVERGED', message: 'NaN' });
+  const ended = await store.jobs.findById(null, done.id);
+  assert.deepEqual(await store.jobs.requestCancel(owner.tenantId, done.id), ended);
 });
 
-test('the worker moves a job through running, progress, best metrics and its end', async () => {
+const promptOf = (owner: { tenantId: string }, jobId: string) => ({
+  tenantId: owner.tenantId,
+  jobId,
+  modelId: 'gpt2-mini',
+  method: 'pt',
+  n: 1,
+  r: null,
+  activation: null,
+  trainableParameters: 2,
+  task: {},
+  metrics: { accuracy: 0.9 },
+  tensors: { X: tensor([1, 2], [1, 2]) },
+});
+
+test('a run takes the job with a new lease, records steps, evaluations and checkpoints, and ends it with its prompt', async () => {
   const owner = await newTenant();
   const job = await newJob(owner);
-  const running = await store.jobs.markRunning(job.id, 40);
+  const lease = await store.leases.acquire(job.id, 40);
+  assert.ok(lease);
+  assert.equal(lease.lease, 1);
+  assert.equal(lease.checkpoint, null);
+  const running = await store.jobs.findById(null, job.id);
   assert.equal(running?.status, 'running');
   assert.equal(running?.totalSteps, 40);
   assert.ok(running?.startedAt);
-  // A retried attempt keeps the first start time.
-  const retried = await store.jobs.markRunning(job.id, 50);
-  assert.deepEqual(retried?.startedAt, running.startedAt);
-  assert.equal(retried?.totalSteps, 50);
 
-  const progressed = await store.jobs.updateProgress(job.id, 7, { step: 7, loss: 0.5 });
+  await lease.recordStep(7, { step: 7, loss: 0.5 }, { loss: 0.5, learningRate: 0.01, tokensPerSecond: 900 });
+  await lease.recordStep(7, { step: 7, loss: 0.5 }, { loss: 0.5, learningRate: 0.01, tokensPerSecond: 900 }); // a retried write
+  await lease.recordEvaluation(7, { loss: 0.4, accuracy: 0.8 }, true);
+  await lease.recordEvaluation(8, { loss: 0.6, accuracy: 0.7 }, false);
+  await lease.saveCheckpoint(5, Uint8Array.from([1, 2, 3]));
+  await lease.saveCheckpoint(7, Buffer.from([4, 5, 6, 7]));
+  const progressed = await store.jobs.findById(null, job.id);
   assert.equal(progressed?.step, 7);
   assert.deepEqual(progressed?.progress, { step: 7, loss: 0.5 });
-  assert.deepEqual((await store.jobs.setBestMetrics(job.id, { loss: 0.4 }))?.bestMetrics, { loss: 0.4 });
+  assert.deepEqual(progressed?.bestMetrics, { loss: 0.4, accuracy: 0.8 });
+  assert.deepEqual((await store.metrics.list(job.id, { limit: 10 })).map((m) => [m.step, m.split]), [[7, 'train'], [7, 'validation'], [8, 'validation']]);
+  assert.equal(await prisma.checkpoint.count({ where: { jobId: job.id } }), 1);
 
-  const failed = await store.jobs.finish(job.id, 'failed', { error: { code: 'TRAINING_DIVERGED', message: 'NaN at step 8' } });
-  assert.equal(failed?.status, 'failed');
-  assert.ok(failed?.finishedAt);
-  assert.deepEqual(failed?.error, { code: 'TRAINING_DIVERGED', message: 'NaN at step 8' });
-  assert.deepEqual(failed?.bestMetrics, { loss: 0.4 });
-  const cleared = await store.jobs.finish(job.id, 'failed', { error: null, bestMetrics: null });
-  assert.equal(cleared?.error, null);
-  assert.equal(cleared?.bestMetrics, null);
+  await lease.succeed(promptOf(owner, job.id), { accuracy: 0.9 });
+  await lease.succeed(promptOf(owner, job.id), { accuracy: 0.9 }); // a retry after an unacknowledged commit
+  const done = await store.jobs.findById(null, job.id);
+  assert.equal(done?.status, 'succeeded');
+  assert.ok(done?.finishedAt);
+  assert.deepEqual(done?.bestMetrics, { accuracy: 0.9 });
+  assert.equal(await prisma.prompt.count({ where: { jobId: job.id } }), 1);
+  assert.equal(await prisma.checkpoint.count({ where: { jobId: job.id } }), 0);
+  assert.equal(await store.leases.acquire(job.id, 40), null);
+});
 
-  assert.equal(await store.jobs.updateProgress(randomUUID(), 1, {}), null);
-  assert.equal(await store.jobs.finish(randomUUID(), 'failed', {}), null);
+test('a newer run fences the older one out: it writes nothing more, and resumes from the checkpoint without the rows past it', async () => {
+  const owner = await newTenant();
+  const job = await newJob(owner);
+  const first = await store.leases.acquire(job.id, 30);
+  assert.ok(first);
+  for (const step of [1, 2, 3, 4, 5, 6]) await first.recordStep(step, { step }, { loss: step });
+  await first.saveCheckpoint(4, Uint8Array.from([4]));
+
+  const second = await store.leases.acquire(job.id, 30);
+  assert.ok(second);
+  assert.equal(second.lease, first.lease + 1);
+  assert.equal(second.checkpoint?.step, 4);
+  assert.deepEqual([...(second.checkpoint?.data ?? [])], [4]);
+  assert.equal((await store.jobs.findById(null, job.id))?.step, 4);
+  assert.deepEqual((await store.metrics.list(job.id, { limit: 10 })).map((m) => m.step), [1, 2, 3, 4]);
+
+  await assert.rejects(first.recordStep(7, { step: 7 }, { loss: 7 }), LeaseLostError);
+  await assert.rejects(first.recordEvaluation(7, { loss: 7 }, true), LeaseLostError);
+  await assert.rejects(first.saveCheckpoint(7, Uint8Array.from([7])), LeaseLostError);
+  await assert.rejects(first.succeed(promptOf(owner, job.id), null), LeaseLostError);
+  await assert.rejects(first.end('failed', { code: 'X', message: 'x' }), LeaseLostError);
+  assert.equal((await store.jobs.findById(null, job.id))?.status, 'running');
+  assert.equal(await prisma.prompt.count({ where: { jobId: job.id } }), 0);
+  assert.equal((await prisma.checkpoint.findUnique({ where: { jobId: job.id } }))?.step, 4);
+
+  // Ended by someone else (the reconciler): the lease is gone too, and nothing is written after the end.
+  assert.equal(await store.jobs.endUnfinished(job.id, 'failed', { code: 'WORKER_LOST', message: 'stalled' }), true);
+  assert.equal(await store.jobs.endUnfinished(job.id, 'cancelled', { code: 'CANCELLED', message: 'late' }), false);
+  await assert.rejects(second.recordStep(5, { step: 5 }, { loss: 5 }), LeaseLostError);
+  await assert.rejects(second.succeed(promptOf(owner, job.id), null), LeaseLostError);
+  const ended = await store.jobs.findById(null, job.id);
+  assert.equal(ended?.status, 'failed');
+  assert.deepEqual(ended?.error, { code: 'WORKER_LOST', message: 'stalled' });
+  assert.deepEqual((await store.metrics.list(job.id, { limit: 10 })).map((m) => m.step), [1, 2, 3, 4]);
+});
+
+test('concurrent runs: of two writers racing a takeover, the older one never writes after the newer took the job', async () => {
+  const job = await newJob(await newTenant());
+  const first = await store.leases.acquire(job.id, 1000);
+  assert.ok(first);
+  let step = 0;
+  let lost = false;
+  const writer = (async () => {
+    while (!lost) {
+      step += 1;
+      await first.recordStep(step, { step }, { loss: step }).catch((err: unknown) => {
+        assert.ok(err instanceof LeaseLostError);
+        lost = true;
+      });
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const second = await store.leases.acquire(job.id, 1000);
+  await writer;
+  assert.ok(second);
+  const rows = await store.metrics.list(job.id, { limit: 2000 });
+  // The takeover dropped every row (no checkpoint); the older run wrote none after it.
+  assert.deepEqual(rows, []);
 });
 
 test('metrics list in step order, filtered by split and step, as plain JSON', async () => {
   const job = await newJob(await newTenant());
-  assert.equal(
-    await store.metrics.add(job.id, [
-      { step: 20, split: 'train', loss: 0.5, learningRate: 0.01, tokensPerSecond: 900 },
-      { step: 10, split: 'validation', loss: 0.7, accuracy: 0.6, macroF1: 0.55 },
-      { step: 10, split: 'train', loss: 0.8 },
-    ]),
-    3,
-  );
-  await store.metrics.add(job.id, [{ step: 20, split: 'validation', loss: 0.4, accuracy: 0.8 }]);
+  const lease = await store.leases.acquire(job.id, 20);
+  assert.ok(lease);
+  await lease.recordStep(10, { step: 10 }, { loss: 0.8 });
+  await lease.recordEvaluation(10, { loss: 0.7, accuracy: 0.6, macroF1: 0.55 }, true);
+  await lease.recordStep(20, { step: 20 }, { loss: 0.5, learningRate: 0.01, tokensPerSecond: 900 });
+  await lease.recordEvaluation(20, { loss: 0.4, accuracy: 0.8 }, true);
 
   const all = await store.metrics.list(job.id, { limit: 10 });
   assert.deepEqual(
     all.map((m) => [m.step, m.split, m.loss]),
     [
-      [10, 'validation', 0.7],
       [10, 'train', 0.8],
+      [10, 'validation', 0.7],
       [20, 'train', 0.5],
       [20, 'validation', 0.4],
     ],
   );
-  assert.equal(all[0]?.macroF1, 0.55);
-  assert.equal(all[1]?.accuracy, null);
+  assert.equal(all[1]?.macroF1, 0.55);
+  assert.equal(all[0]?.accuracy, null);
   assert.doesNotThrow(() => JSON.stringify(all));
   assert.deepEqual(
     (await store.metrics.list(job.id, { split: 'validation', afterStep: 10, limit: 10 })).map((m) => m.accuracy),
     [0.8],
   );
   assert.equal((await store.metrics.list(job.id, { limit: 2 })).length, 2);
-});
-
-test('a checkpoint is replaced by the next one and removed with the job done', async () => {
-  const job = await newJob(await newTenant());
-  assert.equal(await store.checkpoints.find(job.id), null);
-  await store.checkpoints.save(job.id, 5, Uint8Array.from([1, 2, 3]));
-  await store.checkpoints.save(job.id, 10, Buffer.from([4, 5, 6, 7]));
-  const saved = await store.checkpoints.find(job.id);
-  assert.equal(saved?.step, 10);
-  assert.deepEqual([...(saved?.data ?? [])], [4, 5, 6, 7]);
-  assert.equal(await prisma.checkpoint.count({ where: { jobId: job.id } }), 1);
-  assert.equal(await store.checkpoints.remove(job.id), true);
-  assert.equal(await store.checkpoints.find(job.id), null);
-  assert.equal(await store.checkpoints.remove(job.id), false);
 });
 
 test('prompt tensors round-trip bit for bit, and a second create for the job returns the first', async () => {
@@ -466,15 +530,10 @@ test('an id that is not a UUID finds nothing instead of failing', async () => {
     assert.equal(await store.jobs.findById(tenantId, id), null);
     assert.equal(await store.jobs.findById(null, id), null);
     assert.equal(await store.jobs.requestCancel(tenantId, id), null);
-    assert.equal(await store.jobs.markRunning(id, 1), null);
-    assert.equal(await store.jobs.updateProgress(id, 1, {}), null);
-    assert.equal(await store.jobs.setBestMetrics(id, {}), null);
-    assert.equal(await store.jobs.finish(id, 'failed', {}), null);
-    assert.equal(await store.jobs.isCancelRequested(id), false);
+    assert.equal(await store.leases.acquire(id, 1), null);
+    assert.equal(await store.jobs.endUnfinished(id, 'failed', { code: 'X', message: 'x' }), false);
     assert.equal(await store.prompts.findById(tenantId, id), null);
     assert.equal(await store.prompts.findByJobId(id), null);
-    assert.equal(await store.checkpoints.find(id), null);
-    assert.equal(await store.checkpoints.remove(id), false);
     assert.deepEqual(await store.metrics.list(id, { limit: 5 }), []);
   }
 });

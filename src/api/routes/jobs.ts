@@ -112,7 +112,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       await enqueueTraining(deps.trainQueue, jobId);
     } catch (err) {
       app.log.error({ err, jobId }, 'could not enqueue');
-      if (!retryable) await store.jobs.finish(jobId, 'failed', { error: { code: 'QUEUE_UNAVAILABLE', message: 'the job queue could not be reached' } });
+      if (!retryable) await store.jobs.endUnfinished(jobId, 'failed', { code: 'QUEUE_UNAVAILABLE', message: 'the job queue could not be reached' });
       throw new ApiError(503, 'QUEUE_UNAVAILABLE', `the job queue cannot be reached; ${retryable ? 'retry with the same Idempotency-Key' : 'try again'}`);
     }
   }
