@@ -5,6 +5,7 @@ import { createStore } from '../db/store.js';
 import { startInferenceThread } from '../inference/inference-service.js';
 import { apiConnection } from '../queue/redis-connections.js';
 import { createTrainQueue } from '../queue/train-queue.js';
+import { createUploadParsers } from '../uploads/upload-parsers.js';
 import type { ApiDeps } from './api-deps.js';
 import { createModelRegistry } from './model-registry.js';
 
@@ -13,6 +14,7 @@ export async function connectApiDeps(config: Config): Promise<{ deps: ApiDeps; c
   const redis = apiConnection(config.redisUrl);
   const queueConnection = apiConnection(config.redisUrl);
   const trainQueue = createTrainQueue(queueConnection, config.queuePrefix);
+  const uploadParsers = createUploadParsers(config);
   const inference = startInferenceThread(config.models, config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
   const deps: ApiDeps = {
     store: createStore(prisma),
@@ -21,15 +23,17 @@ export async function connectApiDeps(config: Config): Promise<{ deps: ApiDeps; c
     redis,
     queuePrefix: config.queuePrefix,
     inference,
-    maxUploadBytes: config.maxUploadBytes,
+    uploadParsers,
     pingDatabase: async () => void (await prisma.$queryRaw`SELECT 1`),
   };
   return {
     deps,
     async close() {
-      await inference.close();
+      await Promise.all([inference.close(), uploadParsers.close()]);
       await trainQueue.close();
-      await Promise.all([queueConnection.quit(), redis.quit(), prisma.$disconnect()]);
+      // quit() needs a live connection; during a Redis outage there is none to close politely.
+      const closeRedis = (connection: typeof redis) => connection.quit().catch(() => connection.disconnect());
+      await Promise.all([closeRedis(queueConnection), closeRedis(redis), prisma.$disconnect()]);
     },
   };
 }

@@ -15,7 +15,8 @@ import { applyMigrations } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logger.js';
 import { MODELS_DIR } from './shared.js';
 
-const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+/** The server's maintenance database, where test databases are dropped. */
+const adminUrl = (databaseUrl: string) => Object.assign(new URL(databaseUrl), { pathname: '/postgres' }).toString();
 
 export interface TestService {
   readonly app: FastifyInstance;
@@ -58,7 +59,7 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
     await app.close();
     await deps.trainQueue.obliterate({ force: true }).catch(() => undefined);
     await close();
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    const admin = new pg.Client({ connectionString: adminUrl(config.databaseUrl) });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
@@ -70,8 +71,8 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
     env,
     newKey: async (name = 'tenant') => (await deps.store.tenants.createWithKey(name, 'test')).secret,
     startWorker() {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      child.stderr!.on('data', (chunk: Buffer) => process.env.LOPT_TEST_WORKER_LOGS && process.stderr.write(chunk));
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => process.env.LOPT_TEST_WORKER_LOGS && process.stderr.write(chunk));
       workers.add(child);
       child.on('exit', () => workers.delete(child));
       return child;
