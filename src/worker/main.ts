@@ -12,6 +12,7 @@ import { DelayedError, Worker } from 'bullmq';
 import { loadConfig } from '../config.js';
 import { createPrismaClient } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
+import { backendBroken } from '../engine/backend-guard.js';
 import { describeBackend, initBackend, shutdownBackend } from '../engine/backend.js';
 import { createLogger } from '../logger.js';
 import { subscribeCancel } from '../queue/cancel-channel.js';
@@ -73,8 +74,16 @@ worker.on('failed', (job, err) => {
       log.error({ jobId: job.data.jobId, err: failure }, 'could not record the final failure; the reconciler will'),
     );
   }
+  // A backend that aborted cannot be trusted again in this process: leave, so that a fresh one
+  // (started by `npm start`'s supervisor, or the container's restart policy) takes the next job.
+  const broken = backendBroken();
+  if (broken) {
+    log.error({ broken }, 'the backend failed: the worker restarts');
+    void shutDown('backend broken', 1);
+  }
 });
 worker.on('completed', (job) => log.info({ jobId: job.data.jobId }, 'job done'));
+
 // The lock is gone (another worker may hold the job already): stop training it at the next step.
 worker.on('lockRenewalFailed', (jobIds) => {
   for (const jobId of jobIds) if (worker.cancelJob(jobId, LOCK_LOST)) log.warn({ jobId }, 'lost the lock on the job: stopping it');
@@ -94,17 +103,17 @@ const reconcileTimer = setInterval(() => {
 }, config.reconcileEveryMs);
 log.info({ queue: TRAIN_QUEUE, prefix: config.queuePrefix }, 'worker ready');
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, async () => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down: checkpointing the running job');
-    clearInterval(reconcileTimer);
-    worker.cancelAllJobs(SHUTDOWN);
-    await worker.close();
-    await queue.close();
-    await Promise.all([subscriber.quit(), connection.quit(), prisma.$disconnect(), models.dispose()]);
-    shutdownBackend();
-    process.exit(0);
-  });
+/** Checkpoints the running job and hands it back (no attempt used), then exits. */
+async function shutDown(why: string, exitCode: number): Promise<void> {
+  if (closing) return;
+  closing = true;
+  log.info({ why }, 'shutting down: checkpointing the running job');
+  clearInterval(reconcileTimer);
+  worker.cancelAllJobs(SHUTDOWN);
+  await worker.close();
+  await queue.close();
+  await Promise.all([subscriber.quit(), connection.quit(), prisma.$disconnect(), models.dispose()]);
+  shutdownBackend();
+  process.exit(exitCode);
 }
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutDown(signal, 0));
