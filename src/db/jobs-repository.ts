@@ -93,11 +93,15 @@ export function createJobsRepository(prisma: PrismaClient) {
      */
     async endUnfinished(id: string, status: Exclude<FinalJobStatus, 'succeeded'>, error: JobError): Promise<boolean> {
       if (!isUuid(id)) return false;
-      const { count } = await prisma.job.updateMany({
-        where: { id, status: { in: UNFINISHED } },
-        data: { status, finishedAt: new Date(), error: jsonInput(error), lease: { increment: 1 } },
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.job.updateMany({
+          where: { id, status: { in: UNFINISHED } },
+          data: { status, finishedAt: new Date(), error: jsonInput(error), lease: { increment: 1 } },
+        });
+        // An ended job resumes no more: its checkpoint goes with it.
+        if (count > 0) await tx.checkpoint.deleteMany({ where: { jobId: id } });
+        return count > 0;
       });
-      return count > 0;
     },
 
     /** Jobs not yet ended, oldest first: what the reconciler compares with the queue. */

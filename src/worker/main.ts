@@ -39,6 +39,14 @@ const reconciler = createJobReconciler({ store, queue, log, maxStalls: config.ma
 let closing = false;
 const storeCall = storeRetry(config.storeGraceMs, log, () => closing);
 
+// Load the served models before taking a job, so that no job's lock waits on a model load.
+for (const id of config.models.keys()) {
+  await models.get(id).then(
+    () => log.info({ model: id }, 'model loaded'),
+    (err: unknown) => log.error({ model: id, err }, 'model failed to load; its jobs will fail with the reason'),
+  );
+}
+
 const worker = new Worker<TrainJobData>(
   TRAIN_QUEUE,
   (job, token, signal) =>

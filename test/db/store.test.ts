@@ -379,6 +379,7 @@ test('a newer run fences the older one out: it writes nothing more, and resumes 
   // Ended by someone else (the reconciler): the lease is gone too, and nothing is written after the end.
   assert.equal(await store.jobs.endUnfinished(job.id, 'failed', { code: 'WORKER_LOST', message: 'stalled' }), true);
   assert.equal(await store.jobs.endUnfinished(job.id, 'cancelled', { code: 'CANCELLED', message: 'late' }), false);
+  assert.equal(await prisma.checkpoint.count({ where: { jobId: job.id } }), 0, 'the checkpoint went with the end');
   await assert.rejects(second.recordStep(5, { step: 5 }, { loss: 5 }), LeaseLostError);
   await assert.rejects(second.succeed(promptOf(owner, job.id), null), LeaseLostError);
   const ended = await store.jobs.findById(null, job.id);

@@ -42,16 +42,19 @@ test('SIGTERM three times during one job: each time it checkpoints and goes back
 
 test('SIGKILL of a worker, again and again across jobs: every job ends once, none trained twice', { timeout: 600_000 }, async () => {
   const kills = Number(process.env.LOPT_FAULT_KILLS ?? 10);
-  const ids = [];
+  const ids: string[] = [];
   for (let i = 0; i < 4; i++) ids.push(await rig.submit(40));
   const workers = [rig.startWorker(), rig.startWorker()];
   for (let kill = 0; kill < kills; kill++) {
-    // Let some job make progress, then crash one of the two workers and start a fresh one.
-    const running = await rig.prisma.job.findMany({ where: { id: { in: ids }, status: 'running' } });
-    const target = running[kill % Math.max(1, running.length)];
-    if (target) await rig.waitForStep(target.id, target.step + 3, 60_000).catch(() => undefined);
-    const victim = workers.shift()!;
-    await signalWorker(victim, 'SIGKILL');
+    // Crash a worker only once training has moved on since the last crash, so every kill lands mid-job.
+    const stepsSoFar = async () => (await rig.prisma.job.aggregate({ where: { id: { in: ids } }, _sum: { step: true } }))._sum.step ?? 0;
+    const before = await stepsSoFar();
+    const deadline = Date.now() + 60_000;
+    while ((await stepsSoFar()) < before + 3 && (await rig.prisma.job.count({ where: { id: { in: ids }, status: { in: ['queued', 'running'] } } })) > 0) {
+      assert.ok(Date.now() < deadline, `no training progress before kill ${kill + 1}`);
+      await sleep(100);
+    }
+    await signalWorker(workers.shift()!, 'SIGKILL');
     workers.push(rig.startWorker());
   }
   const jobs = await rig.waitAllFinal(ids, 300_000);
