@@ -32,39 +32,62 @@ function spawnThread(workerData: unknown): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
-export function startInferenceThread(models: ReadonlyMap<string, string>, backend: BackendPreference, backendOptions: BackendOptions = {}): InferenceService {
-  const thread = spawnThread({ models, backend, backendOptions });
-  const waiting = new Map<number, { resolve: (result: InferenceResult) => void; reject: (err: Error) => void }>();
-  let nextId = 1;
-  let readyResolve!: (backend: ReadyBackend) => void;
-  let readyReject!: (err: Error) => void;
-  const started = new Promise<ReadyBackend>((resolve, reject) => {
-    readyResolve = resolve;
-    readyReject = reject;
-  });
-  started.catch(() => undefined);
+/** A thread that exits (its backend aborted, or it crashed) is started again after this pause. */
+const RESTART_DELAY_MS = 1000;
 
-  const failAll = (err: Error) => {
-    readyReject(err);
-    for (const { reject } of waiting.values()) reject(err);
-    waiting.clear();
-  };
-  thread.on('message', (message: ThreadMessage) => {
-    if (message.type === 'ready') return readyResolve(message.backend);
-    if (message.type === 'error' && message.id === null) return failAll(new EngineError(message.code as EngineErrorCode, message.message));
-    const call = waiting.get(message.id!);
-    waiting.delete(message.id!);
-    if (message.type === 'result') call?.resolve(message.result);
-    else call?.reject(new EngineError(message.code as EngineErrorCode, message.message));
-  });
-  thread.on('error', failAll);
-  thread.on('exit', (code) => failAll(new EngineError('BACKEND_UNAVAILABLE', `the inference thread exited (code ${code})`)));
+interface Pending {
+  resolve: (result: InferenceResult) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The thread, supervised: when it exits unexpectedly, the calls it held fail with
+ * BACKEND_UNAVAILABLE (503) and a fresh thread is started, so inference comes back by itself.
+ */
+export function startInferenceThread(models: ReadonlyMap<string, string>, backend: BackendPreference, backendOptions: BackendOptions = {}): InferenceService {
+  const waiting = new Map<number, Pending>();
+  let nextId = 1;
+  let closing = false;
+
+  function launch() {
+    const thread = spawnThread({ models, backend, backendOptions });
+    let readyResolve!: (backend: ReadyBackend) => void;
+    let readyReject!: (err: Error) => void;
+    const started = new Promise<ReadyBackend>((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    started.catch(() => undefined);
+    const failAll = (err: Error) => {
+      readyReject(err);
+      for (const { reject } of waiting.values()) reject(err);
+      waiting.clear();
+    };
+    thread.on('message', (message: ThreadMessage) => {
+      if (message.type === 'ready') return readyResolve(message.backend);
+      if (message.type === 'error' && message.id === null) return failAll(new EngineError(message.code as EngineErrorCode, message.message));
+      const call = waiting.get(message.id!);
+      waiting.delete(message.id!);
+      if (message.type === 'result') call?.resolve(message.result);
+      else call?.reject(new EngineError(message.code as EngineErrorCode, message.message));
+    });
+    thread.on('error', failAll);
+    thread.on('exit', (code) => {
+      launched.alive = false;
+      failAll(new EngineError('BACKEND_UNAVAILABLE', `the inference thread exited (code ${code}); it is restarting`));
+      if (!closing) setTimeout(() => (current = launch()), RESTART_DELAY_MS).unref();
+    });
+    const launched = { thread, started, alive: true };
+    return launched;
+  }
+  let current = launch();
 
   const send = (kind: InferenceRequest['kind'], call: InferenceCall) =>
     new Promise<InferenceResult>((resolve, reject) => {
+      if (!current.alive) return reject(new EngineError('BACKEND_UNAVAILABLE', 'the inference thread is restarting; try again shortly'));
       const id = nextId++;
       waiting.set(id, { resolve, reject });
-      thread.postMessage({ ...call, id, kind } satisfies InferenceRequest);
+      current.thread.postMessage({ ...call, id, kind } satisfies InferenceRequest);
     });
 
   return {
@@ -76,10 +99,11 @@ export function startInferenceThread(models: ReadonlyMap<string, string>, backen
       const result = await send('generate', call);
       return result.kind === 'generate' ? result.outputs : [];
     },
-    ready: () => started,
+    ready: () => current.started,
     async close() {
-      thread.removeAllListeners('exit');
-      await thread.terminate();
+      closing = true;
+      current.thread.removeAllListeners('exit');
+      await current.thread.terminate();
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { backendLabel, initBackend, type BackendOptions, type BackendPreference } from '../engine/backend.js';
+import { backendBroken } from '../engine/backend-guard.js';
 import { EngineError } from '../engine/engine-error.js';
 import { classify, generate } from '../engine/infer.js';
 import { TaskEncoder } from '../engine/tasks/task-encoder.js';
@@ -113,6 +114,12 @@ async function drain(): Promise<void> {
       } catch (err) {
         for (const request of group) fail(request.id, err);
       }
+    }
+    // A backend that aborted cannot be trusted again: end this thread, and the service starts a fresh one.
+    const broken = backendBroken();
+    if (broken) {
+      for (const request of pending.splice(0)) fail(request.id, new EngineError('BACKEND_FAILED', `the inference backend failed (${broken}); it is restarting`));
+      process.exit(1);
     }
   }
   running = false;

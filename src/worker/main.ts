@@ -38,6 +38,8 @@ const reconciler = createJobReconciler({ store, queue, log, maxStalls: config.ma
 
 let closing = false;
 const storeCall = storeRetry(config.storeGraceMs, log, () => closing);
+/** Why this process should be replaced once its job has ended (its backend failed), if it should. */
+let restartReason: string | null = null;
 
 // Load the served models before taking a job, so that no job's lock waits on a model load.
 for (const id of config.models.keys()) {
@@ -51,7 +53,10 @@ const worker = new Worker<TrainJobData>(
   TRAIN_QUEUE,
   (job, token, signal) =>
     processTrainJob(
-      { store, models, checkpointEvery: config.checkpointEvery, log, storeCall },
+      {
+        store, models, checkpointEvery: config.checkpointEvery, log, storeCall,
+        onBackendFailure: () => (restartReason = backendBroken() ?? 'a job ran the backend out of memory, which it keeps'),
+      },
       {
         jobId: job.data.jobId,
         signal: signal!,
@@ -82,12 +87,11 @@ worker.on('failed', (job, err) => {
       log.error({ jobId: job.data.jobId, err: failure }, 'could not record the final failure; the reconciler will'),
     );
   }
-  // A backend that aborted cannot be trusted again in this process: leave, so that a fresh one
-  // (started by `npm start`'s supervisor, or the container's restart policy) takes the next job.
-  const broken = backendBroken();
-  if (broken) {
-    log.error({ broken }, 'the backend failed: the worker restarts');
-    void shutDown('backend broken', 1);
+  // A backend that aborted cannot be trusted again, and the wasm heap never shrinks: leave, so that
+  // a fresh process (started by `npm start`'s supervisor, or the container's restart policy) takes the next job.
+  if (restartReason) {
+    log.error({ reason: restartReason }, 'the backend failed: the worker restarts');
+    void shutDown('backend failed', 1);
   }
 });
 worker.on('completed', (job) => log.info({ jobId: job.data.jobId }, 'job done'));

@@ -18,7 +18,7 @@ import { prepareTrainingRun } from '../engine/training/prepare-run.js';
 import { totalTrainingSteps, trainPrompt, type TrainingProgress } from '../engine/training/trainer.js';
 import type { JobSpec } from './job-spec.js';
 import type { ModelCache } from './model-cache.js';
-import { storedRows } from './stored-dataset.js';
+import { storedRows } from '../datasets/stored-dataset.js';
 import type { StoreCall } from './store-retry.js';
 
 /** Why a run is aborted: the worker shuts down (the job goes back to the queue), or it lost its queue lock. */
@@ -35,6 +35,8 @@ export interface TrainProcessorDeps {
   readonly log: Logger;
   /** Every store call goes through it, so that a short database outage is waited out. */
   readonly storeCall: StoreCall;
+  /** The backend failed a job (BACKEND_FAILED): its memory may never return, so the worker should restart. */
+  onBackendFailure(): void;
 }
 
 export interface JobRun {
@@ -138,6 +140,7 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       return;
     }
     if (err instanceof EngineError) {
+      if (err.code === 'BACKEND_FAILED') deps.onBackendFailure();
       await endJob('failed', { code: err.code, message: err.message });
       throw new UnrecoverableError(err.message);
     }
