@@ -52,11 +52,11 @@ export async function startFaultRig(env: NodeJS.ProcessEnv = {}): Promise<FaultR
     DATABASE_URL: `${postgres.url}/lopt_faults`,
     REDIS_URL: redis.url,
     LOPT_CHECKPOINT_EVERY: '5',
-    LOPT_JOB_LOCK_MS: '2000',
+    LOPT_JOB_LOCK_MS: '3000',
     LOPT_RECONCILE_EVERY_MS: '1000',
     LOPT_STORE_GRACE_MS: '120000',
-    // With LOPT_TEST_WORKER_LOGS set, the workers' logs show what they did (service.ts passes them on).
-    ...(process.env.LOPT_TEST_WORKER_LOGS ? { LOG_LEVEL: 'info' } : {}),
+    // Workers log warnings, which scenarios read; with LOPT_TEST_WORKER_LOGS set, everything, shown (service.ts).
+    LOG_LEVEL: process.env.LOPT_TEST_WORKER_LOGS ? 'info' : 'warn',
     ...env,
   });
   const prisma = createPrismaClient(service.env.DATABASE_URL!);
@@ -140,6 +140,13 @@ export async function startFaultRig(env: NodeJS.ProcessEnv = {}): Promise<FaultR
       await Promise.all([redis.close(), postgres.close()]);
     },
   };
+}
+
+/** Everything a worker logs from now on (pino's JSON lines), as one growing string. */
+export function workerLog(worker: ChildProcess): { readonly text: string } {
+  const log = { text: '' };
+  worker.stdout!.on('data', (chunk: Buffer) => (log.text += chunk.toString('utf8')));
+  return log;
 }
 
 /** Sends a signal to a worker and, for SIGKILL and SIGTERM, waits for it to exit. */
