@@ -40,7 +40,7 @@ test('PostgreSQL down while a job trains: /v1 answers 503 STORE_UNAVAILABLE, and
   await signalWorker(worker, 'SIGKILL');
 });
 
-test('Redis down while a job trains: submits answer 503, a cancel still lands, and the running job ends once', { timeout: 300_000 }, async () => {
+test('Redis down while a job trains: submits and cancels answer 503, the cancel lands all the same, and the running job ends once', { timeout: 300_000 }, async () => {
   const id = await rig.submit(80);
   const cancelled = await rig.submit(80);
   const worker = rig.startWorker();
@@ -57,9 +57,11 @@ test('Redis down while a job trains: submits answer 503, a cancel still lands, a
   }
   const [done, other] = await rig.waitAllFinal([id, cancelled], 180_000);
   assert.equal(submit.statusCode, 503, JSON.stringify(submit.body));
-  assert.ok([200, 503].includes(cancel.statusCode), `cancel answered ${cancel.statusCode}: ${JSON.stringify(cancel.body)}`);
+  // The cancel is recorded in PostgreSQL; the answer says the queue could not be told (retrying is harmless).
+  assert.equal(cancel.statusCode, 503, JSON.stringify(cancel.body));
+  assert.equal(cancel.body.error.code, 'QUEUE_UNAVAILABLE');
   assert.equal(done!.status, 'succeeded', JSON.stringify(done!.error));
-  if (cancel.statusCode === 200) assert.equal(other!.status, 'cancelled');
+  assert.equal(other!.status, 'cancelled', 'the cancel landed all the same');
   // ioredis reconnects with a back-off of up to 2 s: the API takes submits again within a few seconds.
   let after = 0;
   for (let tries = 0; tries < 50 && after !== 202; tries++, await sleep(200)) {
