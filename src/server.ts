@@ -20,7 +20,7 @@ const logger = createLogger(config.logLevel);
 const applied = await applyMigrations(config.databaseUrl, (message) => logger.info(message));
 logger.info({ applied }, `database ready (${applied.length} migrations applied)`);
 
-const { deps, close } = await connectApiDeps(config);
+const { deps, close } = await connectApiDeps(config, logger);
 const app = await buildApp(logger, deps);
 await app.listen({ host: config.host, port: config.port });
 deps.inference.ready().then(

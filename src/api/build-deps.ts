@@ -1,4 +1,5 @@
 /** Connects what the API needs, from configuration; `close` releases it all. */
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createPrismaClient } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
@@ -9,11 +10,14 @@ import { createUploadParsers } from '../uploads/upload-parsers.js';
 import type { ApiDeps } from './api-deps.js';
 import { createModelRegistry } from './model-registry.js';
 
-export async function connectApiDeps(config: Config): Promise<{ deps: ApiDeps; close(): Promise<void> }> {
+export async function connectApiDeps(config: Config, log: Logger): Promise<{ deps: ApiDeps; close(): Promise<void> }> {
   const prisma = createPrismaClient(config.databaseUrl);
-  const redis = apiConnection(config.redisUrl);
-  const queueConnection = apiConnection(config.redisUrl);
+  // During a Redis outage the connections report every reconnection attempt; requests meanwhile answer 503.
+  const onRedisError = (err: Error) => log.warn({ err: err.message }, 'Redis connection error; reconnecting');
+  const redis = apiConnection(config.redisUrl).on('error', onRedisError);
+  const queueConnection = apiConnection(config.redisUrl).on('error', onRedisError);
   const trainQueue = createTrainQueue(queueConnection, config.queuePrefix);
+  trainQueue.on('error', onRedisError);
   const uploadParsers = createUploadParsers(config);
   const inference = startInferenceThread(config.models, config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
   const deps: ApiDeps = {
@@ -24,6 +28,7 @@ export async function connectApiDeps(config: Config): Promise<{ deps: ApiDeps; c
     queuePrefix: config.queuePrefix,
     inference,
     uploadParsers,
+    jobLimits: config.jobLimits,
     pingDatabase: async () => void (await prisma.$queryRaw`SELECT 1`),
   };
   return {

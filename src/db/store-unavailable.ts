@@ -6,11 +6,12 @@
 import { Prisma } from './generated/client.js';
 
 /** Prisma's codes for a server it cannot reach or talk to, and a pool that could not hand out a connection. */
-const PRISMA_OUTAGE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+const PRISMA_OUTAGE_CODES = new Set(['P1001', 'P1002', 'P1003', 'P1008', 'P1017', 'P2024']);
 /** The driver adapter's kinds of connection trouble. */
-const ADAPTER_OUTAGE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
-/** SQLSTATE 08… (connection exception) and 57P01–57P03 (shutdown, crash, not yet accepting connections). */
-const SQLSTATE_OUTAGE = /^(08|57P0[123]$|53300$)/;
+/** (A database that does not exist — dropped, or not yet restored — counts: the service cannot work without it either way.) */
+const ADAPTER_OUTAGE_KINDS = new Set(['DatabaseNotReachable', 'DatabaseDoesNotExist', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+/** SQLSTATE 08… (connection exception), 57P01–57P03 (shutdown, crash, not yet accepting connections), 53300 (too many connections), 3D000 (no such database). */
+const SQLSTATE_OUTAGE = /^(08|57P0[123]$|53300$|3D000$)/;
 const NODE_OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const OUTAGE_MESSAGE = /Connection terminated|Can't reach database server|server closed the connection|terminating connection/i;
 

@@ -46,7 +46,7 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
   };
   const config: Config = loadConfig(env);
   await applyMigrations(config.databaseUrl);
-  const { deps, close } = await connectApiDeps(config);
+  const { deps, close } = await connectApiDeps(config, createLogger('silent'));
   const app = await buildApp(createLogger('silent'), deps);
   await app.ready();
   const workers = new Set<ChildProcess>();
