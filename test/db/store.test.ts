@@ -168,23 +168,26 @@ test('datasets come back without their content, which is read separately', async
   assert.equal((await store.datasets.content(null, bare.id))?.byteLength, 0);
 });
 
+/** A small pt prompt of a job. */
+const promptOf = (owner: { tenantId: string }, jobId: string) => ({
+  tenantId: owner.tenantId,
+  jobId,
+  modelId: 'gpt2-mini',
+  method: 'pt',
+  n: 1,
+  r: null,
+  activation: null,
+  trainableParameters: 2,
+  task: {},
+  metrics: { accuracy: 0.9 },
+  tensors: { X: tensor([1, 2], [1, 2]) },
+});
+
 test("a tenant never sees another tenant's datasets, jobs or prompts", async () => {
   const a = await newTenant();
   const b = await newTenant();
   const job = await newJob(a);
-  const prompt = await store.prompts.create({
-    tenantId: a.tenantId,
-    jobId: job.id,
-    modelId: 'gpt2-mini',
-    method: 'pt',
-    n: 1,
-    r: null,
-    activation: null,
-    trainableParameters: 2,
-    task: {},
-    metrics: {},
-    tensors: { X: tensor([1, 2], [1, 2]) },
-  });
+  const prompt = await store.prompts.create(promptOf(a, job.id));
 
   assert.equal(await store.datasets.findById(b.tenantId, a.datasetId), null);
   assert.equal(await store.datasets.content(b.tenantId, a.datasetId), null);
@@ -299,20 +302,6 @@ test('cancelling: a queued job at once, a running one by flag, a finished one no
   await (await store.leases.acquire(done.id, 10))?.end('failed', { code: 'TRAINING_DIVERGED', message: 'NaN' });
   const ended = await store.jobs.findById(null, done.id);
   assert.deepEqual(await store.jobs.requestCancel(owner.tenantId, done.id), ended);
-});
-
-const promptOf = (owner: { tenantId: string }, jobId: string) => ({
-  tenantId: owner.tenantId,
-  jobId,
-  modelId: 'gpt2-mini',
-  method: 'pt',
-  n: 1,
-  r: null,
-  activation: null,
-  trainableParameters: 2,
-  task: {},
-  metrics: { accuracy: 0.9 },
-  tensors: { X: tensor([1, 2], [1, 2]) },
 });
 
 test('a run takes the job with a new lease, records steps, evaluations and checkpoints, and ends it with its prompt', async () => {
