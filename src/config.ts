@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_JOB_LIMITS, JOB_LIMIT_SETTINGS, type JobLimits } from './api/job-limits.js';
 import { parseBackendPreference, parseNativeKernelsMode, type BackendPreference, type NativeKernelsMode } from './engine/backend.js';
 
 export interface Config {
@@ -25,8 +26,22 @@ export interface Config {
   readonly queuePrefix: string;
   /** Frozen models served: id → Hugging Face folder. @defaultValue `gpt2-mini` from `../shared/models` beside the checkout */
   readonly models: ReadonlyMap<string, string>;
+  /** Bounds on one job's work, checked at submit (LOPT_MAX_JOB_STEPS, …; see src/api/job-limits.ts). */
+  readonly jobLimits: JobLimits;
   /** Largest dataset upload, in bytes. @defaultValue 20 MiB */
   readonly maxUploadBytes: number;
+  /** Most rows in an upload (a header not counted). @defaultValue `200000` */
+  readonly maxUploadRows: number;
+  /** Most fields (JSONL keys, CSV/TSV columns) in one row of an upload. @defaultValue `100` */
+  readonly maxUploadFields: number;
+  /** Longest line of an upload in bytes (a JSONL line, a CSV/TSV record). @defaultValue 1 MiB */
+  readonly maxUploadLineBytes: number;
+  /** Uploads parsed at once, each in a thread of its own. @defaultValue `2` */
+  readonly uploadThreads: number;
+  /** Uploads that may wait for a parse thread; more are answered 503 UPLOADS_BUSY. @defaultValue `32` */
+  readonly uploadQueue: number;
+  /** Longest an upload may take, from its arrival (waiting included) to parsed. @defaultValue `120000` */
+  readonly uploadTimeoutMs: number;
   /** Worker processes the start command runs beside the API. @defaultValue `1` */
   readonly workers: number;
   /** A worker checkpoints a job every this many steps. @defaultValue `25` */
@@ -72,6 +87,17 @@ function parseModels(raw: string): Map<string, string> {
   return models;
 }
 
+function readJobLimits(env: NodeJS.ProcessEnv): JobLimits {
+  const read = (limit: keyof JobLimits) => integer(env, JOB_LIMIT_SETTINGS[limit], DEFAULT_JOB_LIMITS[limit], 1);
+  return {
+    maxSteps: read('maxSteps'),
+    maxEpochs: read('maxEpochs'),
+    maxBatchTokens: read('maxBatchTokens'),
+    maxTrainRows: read('maxTrainRows'),
+    maxEvaluationRows: read('maxEvaluationRows'),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -94,7 +120,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: env.LOPT_QUEUE_PREFIX ?? 'lopt',
     models: parseModels(env.LOPT_MODELS ?? DEFAULT_MODELS),
+    jobLimits: readJobLimits(env),
     maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),
+    maxUploadRows: integer(env, 'LOPT_MAX_UPLOAD_ROWS', 200_000, 1),
+    maxUploadFields: integer(env, 'LOPT_MAX_UPLOAD_FIELDS', 100, 1),
+    maxUploadLineBytes: integer(env, 'LOPT_MAX_UPLOAD_LINE_BYTES', 1024 * 1024, 1),
+    uploadThreads: integer(env, 'LOPT_UPLOAD_THREADS', 2, 1, 64),
+    uploadQueue: integer(env, 'LOPT_UPLOAD_QUEUE', 32, 0, 10_000),
+    uploadTimeoutMs: integer(env, 'LOPT_UPLOAD_TIMEOUT_MS', 120_000, 1000),
     workers,
     checkpointEvery: integer(env, 'LOPT_CHECKPOINT_EVERY', 25, 1),
     jobLockMs: integer(env, 'LOPT_JOB_LOCK_MS', 60_000, 1000),

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
 import type { InferenceService } from '../inference/inference-service.js';
 import type { TrainJobData } from '../queue/train-queue.js';
+import type { UploadParsers } from '../uploads/upload-parsers.js';
+import type { JobLimits } from './job-limits.js';
 import type { ModelRegistry } from './model-registry.js';
 
 /** What the routes work with; built by the server, or by a test. */
@@ -14,7 +16,10 @@ export interface ApiDeps {
   readonly redis: Redis;
   readonly queuePrefix: string;
   readonly inference: InferenceService;
-  readonly maxUploadBytes: number;
+  /** Dataset uploads are read and checked in these threads, off the event loop. */
+  readonly uploadParsers: UploadParsers;
+  /** Bounds on one job's work, checked at submit. */
+  readonly jobLimits: JobLimits;
   /** Resolves when PostgreSQL answers. */
   pingDatabase(): Promise<void>;
 }

@@ -6,14 +6,16 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiDeps } from './api-deps.js';
-import { registerErrorHandlers } from './errors.js';
+import { answerClientError, answerFrameworkError, registerErrorHandlers } from './errors.js';
 import { auth } from './plugins/auth.js';
+import { storableStrings } from './plugins/storable-strings.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { promptRoutes } from './routes/prompts.js';
 import { taskRoutes } from './routes/tasks.js';
+import { validatorPerHttpPart } from './validators.js';
 
 export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../openapi.yaml');
 
@@ -25,13 +27,20 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
   const spec = readFileSync(OPENAPI_PATH, 'utf8');
   app.get('/openapi.yaml', { schema: { hide: true } }, (_request, reply) => reply.type('application/yaml').send(spec));
   await app.register(auth, { store: deps.store });
+  await app.register(storableStrings);
   for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, promptRoutes]) await app.register(routes, { deps });
 });
 
 /** The HTTP API without a listening socket, so tests can `inject` requests. */
 export async function buildApp(logger: FastifyBaseLogger, deps: ApiDeps): Promise<FastifyInstance> {
-  // Unknown fields are refused rather than silently dropped (Fastify's default).
-  const app = Fastify({ loggerInstance: logger, ajv: { customOptions: { removeAdditional: false } } });
+  const app = Fastify({
+    loggerInstance: logger,
+    // Bodies are validated as sent, query strings and paths with coercion (see validators.ts).
+    schemaController: { compilersFactory: { buildValidator: validatorPerHttpPart } },
+    // What Fastify and Node refuse before a route runs still answers in the error body.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+  });
   await app.register(api, { deps });
   return app;
 }

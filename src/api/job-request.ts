@@ -7,6 +7,7 @@ import type { DatasetRow } from '../engine/datasets/dataset-row.js';
 import { EngineError } from '../engine/engine-error.js';
 import { resolvePromptSpec, trainableParameterCount, type PromptSpec } from '../engine/prompts/prompt-spec.js';
 import { TASK_CATALOG } from '../engine/tasks/task-catalog.js';
+import { checkInputRoom } from '../engine/tasks/task-encoder.js';
 import { validateTaskSpec, type TaskSpec } from '../engine/tasks/task-spec.js';
 import { templateFields } from '../engine/tasks/template.js';
 import { resolveTrainOptions, type TrainOptions } from '../engine/training/train-options.js';
@@ -38,6 +39,7 @@ export function jobSpecOf(request: JobRequest, model: ModelInfo): JobSpec {
   if (prompt.n >= model.dims.maxPositions) {
     throw new EngineError('SEQUENCE_TOO_LONG', `n = ${prompt.n} prompt rows leave no room for input in ${model.id}'s ${model.dims.maxPositions} positions`);
   }
+  checkInputRoom(task, { maxPositions: model.dims.maxPositions, promptRows: prompt.n });
   return { task, prompt, training, validationFraction: request.validationFraction ?? 0.1 };
 }
 
@@ -53,7 +55,8 @@ export function checkRowsFitTask(rows: readonly DatasetRow[], task: TaskSpec, so
   for (const row of rows) {
     const missing = [...fields, labelField].find((field) => row.fields[field] === undefined);
     if (missing) throw new EngineError('DATASET_INVALID', `${source} line ${row.line}: no field "${missing}"`);
-    if (task.kind === 'classification' && !(row.fields[labelField]! in task.labelWords)) {
+    // Own keys only: `in` would take "constructor" or "toString" for labels.
+    if (task.kind === 'classification' && !Object.hasOwn(task.labelWords, row.fields[labelField]!)) {
       throw new EngineError('DATASET_INVALID', `${source} line ${row.line}: unknown label "${row.fields[labelField]}" (known: ${Object.keys(task.labelWords).join(', ')})`);
     }
   }

@@ -7,6 +7,7 @@
 import { EngineError } from './engine-error.js';
 import { restoreBuiltinKernels, useNativeKernels, type NativeKernelsStatus } from './native/native-kernels.js';
 import { tf } from './tf.js';
+import { guardWasmHeap } from './wasm-heap.js';
 import { closeWebGpu, openWebGpu, webGpuFault, type GpuAdapterInfo, type GpuProvider } from './webgpu-device.js';
 
 /** The order `auto` tries. */
@@ -139,6 +140,7 @@ export async function initBackend(preference: BackendPreference = 'auto', option
       continue;
     }
     const { tfjsName, fastTransposedMatMul } = CANDIDATES[name];
+    if (tfjsName === 'wasm') guardWasmHeap();
     const native = nativeKernelsFor(tfjsName, options);
     active = {
       name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul: fastTransposedMatMul || native.active,

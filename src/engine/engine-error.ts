@@ -1,6 +1,8 @@
 /** Machine-readable reasons the engine refuses or fails; callers map them to HTTP, CLI or job errors. */
 export type EngineErrorCode =
   | 'BACKEND_UNAVAILABLE'
+  /** The backend aborted or ran out of memory during a step, an evaluation or inference. */
+  | 'BACKEND_FAILED'
   | 'BAD_ARGUMENT'
   | 'DATASET_INVALID'
   | 'DEVICE_FAILED'

@@ -3,8 +3,10 @@
  * single forward pass can serve requests for different prompts.
  */
 import { assertBackendHealthy } from './backend.js';
+import { guardBackend } from './backend-guard.js';
 import type { FrozenModel } from './models/frozen-model.js';
 import { flatLabelScores } from './tasks/classification.js';
+import { generateGreedy } from './tasks/text-to-text.js';
 import type { tf } from './tf.js';
 
 export interface ClassifyRequest {
@@ -20,11 +22,16 @@ export interface Classification {
   readonly probabilities: Readonly<Record<string, number>>;
 }
 
+const inferenceWork = (what: string) => ({ what, remedy: 'send fewer or shorter texts at a time' });
+
 export async function classify(model: FrozenModel, requests: readonly ClassifyRequest[]): Promise<Classification[]> {
-  const scores = flatLabelScores(model, requests);
-  const flat = await scores.data();
-  scores.dispose();
-  assertBackendHealthy();
+  const flat = await guardBackend(inferenceWork(`classifying ${requests.length} inputs`), async () => {
+    const scores = flatLabelScores(model, requests);
+    const data = await scores.data();
+    scores.dispose();
+    assertBackendHealthy();
+    return data;
+  });
   let offset = 0;
   return requests.map(({ labels }) => {
     const own = Array.from(flat.subarray(offset, offset + labels.length));
@@ -37,4 +44,7 @@ export async function classify(model: FrozenModel, requests: readonly ClassifyRe
   });
 }
 
-export { generateGreedy as generate } from './tasks/text-to-text.js';
+/** Greedy continuations of each input (see generateGreedy), under the backend guard. */
+export function generate(...args: Parameters<typeof generateGreedy>): Promise<number[][]> {
+  return guardBackend(inferenceWork(`generating continuations of ${args[1].length} inputs`), () => generateGreedy(...args));
+}

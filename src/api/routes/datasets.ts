@@ -1,14 +1,14 @@
 /**
  * Dataset uploads: JSONL, CSV or TSV as the raw request body, parsed and checked before storing.
  * What is stored is the rows as read (one JSON object of fields per line), so the worker never
- * needs the upload's format, header or column mapping again.
+ * needs the upload's format, header or column mapping again. The body is never held here: it is
+ * streamed into a parse thread (src/uploads), which answers with the rows to store.
  */
-import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import { errorCodes, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DatasetFormat } from '../../engine/datasets/dataset-row.js';
-import { parseDataset } from '../../engine/datasets/parse-dataset.js';
 import { TASK_CATALOG, type DatasetReading } from '../../engine/tasks/task-catalog.js';
-import { canonicalRows } from '../../worker/stored-dataset.js';
+import { UploadRefused, type UploadRefusalReason } from '../../uploads/upload-parsers.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
@@ -31,6 +31,26 @@ function parseColumns(raw: string): Record<string, string> {
   return Object.fromEntries(pairs.map(([field, column]) => [field!.trim(), column!.trim()]));
 }
 
+/** How each refusal of an upload is answered. */
+const REFUSALS: Record<UploadRefusalReason, { status: number; code: string }> = {
+  invalid: { status: 400, code: 'DATASET_INVALID' },
+  'too-large': { status: 413, code: 'DATASET_TOO_LARGE' },
+  'body-too-large': { status: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }, // as Fastify answers bodies over its limit
+  busy: { status: 503, code: 'UPLOADS_BUSY' },
+  timeout: { status: 408, code: 'UPLOAD_TIMEOUT' },
+  aborted: { status: 400, code: 'UPLOAD_ABORTED' }, // nobody is left to read it
+};
+/** What a busy answer tells the client to wait: about what a 20 MiB upload takes to parse. */
+const BUSY_RETRY_AFTER_S = 5;
+
+function refusal(err: UploadRefused, reply: FastifyReply): ApiError {
+  if (err.reason === 'busy') reply.header('retry-after', String(BUSY_RETRY_AFTER_S));
+  // What else a body past the limit, or too slow, would send is not waited for: the connection closes after the answer.
+  if (err.reason === 'body-too-large' || err.reason === 'timeout') reply.header('connection', 'close');
+  const { status, code } = REFUSALS[err.reason];
+  return new ApiError(status, code, err.message, err.details);
+}
+
 const headerOption = (raw: 'true' | 'false' | 'auto'): boolean | 'auto' => (raw === 'auto' ? 'auto' : raw === 'true');
 
 const toDataset = (row: { id: string; name: string; format: string; columns: unknown; rowCount: number; sizeBytes: number; sha256: string; createdAt: Date }) => ({
@@ -45,14 +65,19 @@ const toDataset = (row: { id: string; name: string; format: string; columns: unk
 });
 
 export async function datasetRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }): Promise<void> {
-  const { store } = deps;
-  app.addContentTypeParser(UPLOAD_TYPES, { parseAs: 'buffer', bodyLimit: deps.maxUploadBytes }, (_request, body, done) => done(null, body));
+  const { store, uploadParsers } = deps;
+  const { maxUploadBytes } = uploadParsers.settings;
+  // The body stays a stream, read by the handler once the query is valid. A declared length past
+  // the limit is refused before any of it is read (and the connection closed, as Fastify does).
+  app.addContentTypeParser(UPLOAD_TYPES, (request, payload, done) => {
+    if (Number(request.headers['content-length']) > maxUploadBytes) done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), undefined);
+    else done(null, payload);
+  });
 
-  app.post<{ Querystring: DatasetQuery; Body: Buffer }>(
+  app.post<{ Querystring: DatasetQuery; Body: Readable }>(
     '/v1/datasets',
     {
-      bodyLimit: deps.maxUploadBytes,
-      schema: { tags: ['datasets'], querystring: DatasetQuerySchema, response: { 201: DatasetSchema, ...errors(400, 401, 413, 415) } },
+      schema: { tags: ['datasets'], querystring: DatasetQuerySchema, response: { 201: DatasetSchema, ...errors(400, 401, 408, 413, 415, 503) } },
     },
     async (request, reply) => {
       // What the query says, else the Content-Type (format only), else the preset's reading.
@@ -60,22 +85,15 @@ export async function datasetRoutes(app: FastifyInstance, { deps }: { deps: ApiD
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const format = request.query.format ?? FORMAT_OF_TYPE[type] ?? preset?.format;
       if (!format) throw new ApiError(400, 'VALIDATION_FAILED', `say the format: ?format=jsonl|csv|tsv, ?preset=, or a Content-Type of ${Object.keys(FORMAT_OF_TYPE).join(', ')}`);
-      const content = request.body;
-      if (!Buffer.isBuffer(content) || content.length === 0) throw new ApiError(400, 'DATASET_INVALID', 'the upload is empty');
       const columns = request.query.columns ? parseColumns(request.query.columns) : preset ? { ...preset.columns } : null;
       const header = request.query.header ? headerOption(request.query.header) : (preset?.header ?? 'auto');
       const name = request.query.name ?? 'upload';
-      const rows = parseDataset(content.toString('utf8'), { format, header, source: name, ...(columns ? { columns } : {}) });
-      const dataset = await store.datasets.create({
-        tenantId: request.tenantId,
-        name,
-        format,
-        columns,
-        rowCount: rows.length,
-        sizeBytes: content.length,
-        sha256: createHash('sha256').update(content).digest('hex'),
-        content: canonicalRows(rows),
+      // A POST with neither body nor Content-Type skips the content-type parsers.
+      if (!(request.body instanceof Readable)) throw new ApiError(400, 'DATASET_INVALID', 'the upload is empty');
+      const upload = await uploadParsers.parse(request.body, { format, header, source: name, ...(columns ? { columns } : {}) }).catch((err: unknown) => {
+        throw err instanceof UploadRefused ? refusal(err, reply) : err;
       });
+      const dataset = await store.datasets.create({ tenantId: request.tenantId, name, format, columns, ...upload });
       return reply.code(201).send(toDataset(dataset));
     },
   );

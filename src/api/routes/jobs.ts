@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Job } from '../../db/generated/client.js';
 import { publishCancel } from '../../queue/cancel-channel.js';
+import { isQueueUnavailable } from '../../queue/queue-unavailable.js';
 import { enqueueTraining } from '../../queue/train-queue.js';
 import type { JobSpec } from '../../worker/job-spec.js';
-import { canonicalRows, storedRows } from '../../worker/stored-dataset.js';
+import { canonicalRows, storedRows } from '../../datasets/stored-dataset.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
+import { fitJobToLimits } from '../job-limits.js';
 import { checkRowsFitTask, jobSpecOf, trainableParametersOf } from '../job-request.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
 import { JobListQuerySchema, JobListSchema, JobRequestSchema, JobSchema, MetricsQuerySchema, MetricsSchema, type JobRequest } from '../schemas/jobs.js';
@@ -65,7 +67,9 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
   async function checkDataset(tenantId: string, datasetId: string, spec: JobSpec, label: string) {
     const content = await store.datasets.content(tenantId, datasetId);
     if (!content) throw notFound('dataset', datasetId);
-    checkRowsFitTask(storedRows(content), spec.task, label);
+    const rows = storedRows(content);
+    checkRowsFitTask(rows, spec.task, label);
+    return rows;
   }
 
   app.post<{ Body: JobRequest; Headers: { 'idempotency-key'?: string } }>(
@@ -84,10 +88,11 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
         return reply.code(200).send(await toJob(earlier));
       }
       const model = models.get(body.model);
-      const spec = jobSpecOf(body, model);
+      const requested = jobSpecOf(body, model);
       const dataset = await trainingDataset(tenantId, body);
-      await checkDataset(tenantId, dataset.id, spec, `dataset ${dataset.name}`);
-      if (body.validationDatasetId) await checkDataset(tenantId, body.validationDatasetId, spec, 'validation dataset');
+      const train = await checkDataset(tenantId, dataset.id, requested, `dataset ${dataset.name}`);
+      const validation = body.validationDatasetId ? await checkDataset(tenantId, body.validationDatasetId, requested, 'validation dataset') : null;
+      const spec = fitJobToLimits(requested, model, { train, validation }, deps.jobLimits);
 
       const { job, created } = await store.jobs.create({
         tenantId,
@@ -151,13 +156,32 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
 
   app.post<{ Params: { id: string } }>(
     '/v1/jobs/:id/cancel',
-    { schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: JobSchema, ...errors(401, 404) } } },
+    { schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: JobSchema, ...errors(401, 404, 503) } } },
     async (request) => {
       const job = await store.jobs.requestCancel(request.tenantId, request.params.id);
       if (!job) throw notFound('job', request.params.id);
-      if (job.status === 'cancelled') await deps.trainQueue.remove(job.id).catch(() => undefined);
-      if (job.status === 'running') await publishCancel(deps.redis, deps.queuePrefix, job.id);
+      await passOnCancel(job);
       return toJob(job);
     },
   );
+
+  /**
+   * Tells the queue about a cancel already recorded in PostgreSQL: a queued job leaves the queue,
+   * a running one's worker is told to stop. When Redis cannot be reached the answer is 503, so the
+   * client retries until the cancel has gone through (cancelling again is harmless); meanwhile the
+   * worker finds the request in the database (it looks every few steps, and before it starts a job).
+   */
+  async function passOnCancel(job: Job): Promise<void> {
+    try {
+      if (job.status === 'cancelled') await deps.trainQueue.remove(job.id);
+      if (job.status === 'running') await publishCancel(deps.redis, deps.queuePrefix, job.id);
+    } catch (err) {
+      if (isQueueUnavailable(err)) {
+        throw new ApiError(503, 'QUEUE_UNAVAILABLE', 'the cancel is recorded, but the job queue cannot be reached to pass it on; retry');
+      }
+      // A job a worker took between the cancel and the removal is locked in the queue; its worker sees the cancel in the database.
+      if (job.status !== 'cancelled') throw err;
+      app.log.warn({ err, jobId: job.id }, 'a cancelled job could not be removed from the queue');
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 
 export const ErrorSchema = Type.Object(
   {
@@ -15,3 +15,15 @@ export const IdParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxL
 
 /** One error schema per status a route may answer with. */
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ErrorSchema]));
+
+/**
+ * An object used as a map from string keys to values, with the keys' schema enforced
+ * (`propertyNames`). TypeBox's Record puts its key schema into a `patternProperties` pattern and
+ * drops the rest: a key's maxLength is lost, and a key with a line break escapes `^.*$` and its
+ * value is not checked at all.
+ */
+export const StringMap = <V extends TSchema>(key: TSchema, value: V, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<Record<string, Static<V>>>({ type: 'object', propertyNames: key, additionalProperties: value, ...options });
+
+/** The largest step or count PostgreSQL's int columns hold: query numbers above it are refused, not passed to the store. */
+export const MAX_INT4 = 2 ** 31 - 1;

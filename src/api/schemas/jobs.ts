@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { MAX_INT4, StringMap } from './common.js';
 import { TaskIdSchema } from './tasks.js';
 
 const Field = Type.String({ pattern: '^\\w+$', maxLength: 64 });
@@ -8,7 +9,7 @@ export const TaskSchema = Type.Union([
     {
       kind: Type.Literal('classification'),
       template: Type.String({ minLength: 3, maxLength: 2000, description: "Input with {field} placeholders, e.g. '{text} It was'." }),
-      labelWords: Type.Record(Type.String({ maxLength: 200 }), Type.String({ minLength: 1, maxLength: 100 }), {
+      labelWords: StringMap(Type.String({ maxLength: 200 }), Type.String({ minLength: 1, maxLength: 100 }), {
         description: 'Label (as in the data) → label word; a word of several tokens scores its summed log-probability.',
       }),
       labelField: Type.Optional(Field),
@@ -47,9 +48,9 @@ export const HyperparametersSchema = Type.Object(
 export const JobRequestSchema = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 100 }),
-    datasetId: Type.Optional(Type.String({ maxLength: 100, description: 'An uploaded dataset; or give `examples`.' })),
-    examples: Type.Optional(Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 20_000 })), { minItems: 1, maxItems: 5000 })),
-    validationDatasetId: Type.Optional(Type.String({ maxLength: 100 })),
+    datasetId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'An uploaded dataset; or give `examples`.' })),
+    examples: Type.Optional(Type.Array(StringMap(Type.String({ maxLength: 64 }), Type.String({ maxLength: 20_000 })), { minItems: 1, maxItems: 5000 })),
+    validationDatasetId: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     validationFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.1 })),
     task: Type.Union([TaskSchema, TaskIdSchema]),
     method: Type.Union([Type.Literal('pt'), Type.Literal('lopt1'), Type.Literal('lopt2')]),
@@ -105,7 +106,7 @@ export const JobListSchema = Type.Object({ items: Type.Array(JobSchema), nextCur
 
 export const MetricsQuerySchema = Type.Object({
   split: Type.Optional(Type.Union([Type.Literal('train'), Type.Literal('validation')])),
-  afterStep: Type.Optional(Type.Integer({ minimum: 0 })),
+  afterStep: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT4 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
 });
 

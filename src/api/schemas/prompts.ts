@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { StringMap } from './common.js';
 
 export const PromptSchema = Type.Object({
   id: Type.String(),
@@ -26,7 +27,7 @@ export const WeightsJsonSchema = Type.Object({
 
 const Inputs = {
   texts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 20_000 }), { minItems: 1, maxItems: 64, description: "Each fills the template's one field." })),
-  inputs: Type.Optional(Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 20_000 })), { minItems: 1, maxItems: 64 })),
+  inputs: Type.Optional(Type.Array(StringMap(Type.String({ maxLength: 64 }), Type.String({ maxLength: 20_000 })), { minItems: 1, maxItems: 64 })),
 };
 
 export const PredictRequestSchema = Type.Object(Inputs, { additionalProperties: false });

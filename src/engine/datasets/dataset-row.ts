@@ -1,3 +1,5 @@
+import type { DatasetLimits } from './dataset-limits.js';
+
 /** One example as read from a file: its 1-based line number and its fields as strings. */
 export interface DatasetRow {
   readonly line: number;
@@ -25,4 +27,6 @@ export interface ReadOptions {
    * @defaultValue the file path, or 'dataset' for strings
    */
   source?: string;
+  /** Bounds on rows, fields and line length; a file past one is refused (DatasetLimitExceeded). @defaultValue none */
+  limits?: DatasetLimits;
 }

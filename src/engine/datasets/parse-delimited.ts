@@ -1,7 +1,11 @@
+import { Readable } from 'node:stream';
+import { CsvError, Parser, type Options as CsvOptions } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { datasetInvalid } from './dataset-invalid.js';
+import type { LimitCheck } from './dataset-limits.js';
 import type { ReadOptions } from './dataset-row.js';
 import { detectHeader } from './detect-header.js';
+import type { FormatReader } from './format-reader.js';
 import type { RawRow } from './select-fields.js';
 
 export interface DelimitedOptions extends Pick<ReadOptions, 'columns' | 'header'> {
@@ -11,47 +15,91 @@ export interface DelimitedOptions extends Pick<ReadOptions, 'columns' | 'header'
   source: string;
 }
 
-interface DelimitedRecord {
-  line: number;
-  cells: string[];
+/** A record as csv-parse gives it with `raw: true`. */
+interface ParsedRecord {
+  record: string[];
+  raw: string;
 }
 
 /** CSV or TSV (text with '\n' line ends) → rows keyed by header names, or by '0', '1', … without a header. */
-export function parseDelimited(text: string, { delimiter, quoted, columns, header = 'auto', source }: DelimitedOptions): RawRow[] {
-  const records = readRecords(text, delimiter, quoted, source);
-  const first = records[0];
-  if (!first) return [];
-  const hasHeader = header === 'auto' ? detectHeader(first.cells, columns) : header;
-  const names = hasHeader ? first.cells : first.cells.map((_, i) => String(i));
-  return records.slice(hasHeader ? 1 : 0).map(({ line, cells }) => {
-    if (cells.length !== names.length) throw datasetInvalid(source, `${cells.length} columns, expected ${names.length}`, line);
-    return { line, values: Object.fromEntries(names.map((name, i) => [name, cells[i]])) };
-  });
+export function delimitedReader(options: DelimitedOptions, limits: LimitCheck): FormatReader {
+  const csvOptions: CsvOptions = {
+    delimiter: options.delimiter,
+    quote: options.quoted ? '"' : false,
+    record_delimiter: '\n',
+    relax_column_count: true,
+    skip_empty_lines: true,
+    raw: true,
+    // csv-parse's own bound on a record's bytes (its cells'), checked while the record is read.
+    ...(limits.maxLineBytes === undefined ? {} : { max_record_size: limits.maxLineBytes }),
+  };
+  const refusal = (err: CsvError) => {
+    const line = (err as { lines?: unknown }).lines;
+    if (err.code === 'CSV_MAX_RECORD_SIZE' && typeof line === 'number') return limits.lineTooLong(line);
+    return datasetInvalid(options.source, err.message, typeof line === 'number' ? line : undefined, err);
+  };
+  return {
+    readText(text, emit) {
+      let records: ParsedRecord[];
+      try {
+        records = parse(text, csvOptions) as unknown as ParsedRecord[];
+      } catch (err) {
+        throw err instanceof CsvError ? refusal(err) : err;
+      }
+      const rows = new DelimitedRows(options);
+      for (const record of records) {
+        const row = rows.next(record);
+        if (row) emit(row);
+      }
+    },
+    async readStream(text, emit) {
+      const input = Readable.from(text);
+      const parser = new Parser(csvOptions);
+      input.on('error', (err) => parser.destroy(err));
+      input.pipe(parser);
+      const rows = new DelimitedRows(options);
+      try {
+        for await (const record of parser as AsyncIterable<ParsedRecord>) {
+          const row = rows.next(record);
+          if (row) emit(row);
+        }
+      } catch (err) {
+        throw err instanceof CsvError ? refusal(err) : err;
+      } finally {
+        input.destroy();
+      }
+    },
+  };
 }
 
-function readRecords(text: string, delimiter: string, quoted: boolean, source: string): DelimitedRecord[] {
-  let parsed: { record: string[]; raw: string }[];
-  try {
-    parsed = parse(text, {
-      delimiter,
-      quote: quoted ? '"' : false,
-      record_delimiter: '\n',
-      relax_column_count: true,
-      skip_empty_lines: true,
-      raw: true,
-    }) as unknown as { record: string[]; raw: string }[];
-  } catch (err) {
-    const line = (err as { lines?: unknown }).lines;
-    throw datasetInvalid(source, (err as Error).message, typeof line === 'number' ? line : undefined, err);
+/** Turns records into rows one at a time: the first non-blank record names the columns when it is a header. */
+class DelimitedRows {
+  private nextLine = 1;
+  private names: string[] | undefined;
+
+  constructor(private readonly options: DelimitedOptions) {}
+
+  /** The row of a record; none for the header or a blank record. */
+  next({ record, raw }: ParsedRecord): RawRow | undefined {
+    // csv-parse's own `info.lines` drifts on '\r', so lines are counted from the raw text, which
+    // carries the skipped blank lines before a record and concatenates back to the input.
+    const line = this.nextLine + (raw.length - raw.replace(/^\n+/, '').length);
+    this.nextLine += newlines(raw);
+    if (record.length === 1 && record[0]!.trim() === '') return undefined;
+    const { columns, header = 'auto', source } = this.options;
+    if (!this.names) {
+      const hasHeader = header === 'auto' ? detectHeader(record, columns) : header;
+      this.names = hasHeader ? record : record.map((_, i) => String(i));
+      if (hasHeader) return undefined;
+    }
+    const names = this.names;
+    if (record.length !== names.length) throw datasetInvalid(source, `${record.length} columns, expected ${names.length}`, line);
+    return { line, values: Object.fromEntries(names.map((name, i) => [name, record[i]])) };
   }
-  // csv-parse's own `info.lines` drifts on '\r', so lines are counted from the raw text, which
-  // carries the skipped blank lines before a record and concatenates back to the input.
-  const records: DelimitedRecord[] = [];
-  let nextLine = 1;
-  for (const { record, raw } of parsed) {
-    const blankLines = raw.length - raw.replace(/^\n+/, '').length;
-    if (!(record.length === 1 && record[0]!.trim() === '')) records.push({ line: nextLine + blankLines, cells: record });
-    nextLine += raw.split('\n').length - 1;
-  }
-  return records;
+}
+
+function newlines(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  return count;
 }

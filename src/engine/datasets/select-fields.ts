@@ -7,16 +7,14 @@ export interface RawRow {
   readonly values: Readonly<Record<string, unknown>>;
 }
 
-/** Renames each row's values by `columns` (our field → file key; all keys when absent) and makes them strings. */
-export function selectFields(rows: readonly RawRow[], columns: Readonly<Record<string, string>> | undefined, source: string): DatasetRow[] {
-  return rows.map(({ line, values }) => {
-    const mapping = Object.entries(columns ?? Object.fromEntries(Object.keys(values).map((key) => [key, key])));
-    const fields = mapping.map(([field, key]) => {
-      if (!Object.hasOwn(values, key)) throw datasetInvalid(source, `missing '${key}' (found: ${Object.keys(values).join(', ')})`, line);
-      return [field, asText(values[key], key, source, line)];
-    });
-    return { line, fields: Object.fromEntries(fields) };
+/** Renames a row's values by `columns` (our field → file key; all keys when absent) and makes them strings. */
+export function selectFields({ line, values }: RawRow, columns: Readonly<Record<string, string>> | undefined, source: string): DatasetRow {
+  const mapping = Object.entries(columns ?? Object.fromEntries(Object.keys(values).map((key) => [key, key])));
+  const fields = mapping.map(([field, key]) => {
+    if (!Object.hasOwn(values, key)) throw datasetInvalid(source, `missing '${key}' (found: ${Object.keys(values).join(', ')})`, line);
+    return [field, asText(values[key], key, source, line)];
   });
+  return { line, fields: Object.fromEntries(fields) };
 }
 
 function asText(value: unknown, key: string, source: string, line: number): string {

@@ -1,4 +1,6 @@
 /** What the trainer needs of a task: a differentiable batch loss and an evaluation. */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { EngineError } from '../engine-error.js';
 import type { FrozenModel } from '../models/frozen-model.js';
 import { tf } from '../tf.js';
 import { classificationMetrics } from '../training/metrics.js';
@@ -18,13 +20,26 @@ export interface TrainingObjective {
   loss(prompt: tf.Tensor2D, batch: readonly EncodedExample[]): tf.Scalar;
   /** Token positions a batch runs through the model, prompt rows included. */
   tokens(batch: readonly EncodedExample[], promptRows: number): number;
-  evaluate(prompt: tf.Tensor2D, examples: readonly EncodedExample[], batchSize: number): Promise<EvaluationMetrics>;
+  /**
+   * Metrics over `examples`, in batches. Between batches the event loop runs (timers, I/O: a
+   * worker's lock renewals and cancel messages), and an aborted `signal` ends it with EngineError
+   * CANCELLED.
+   */
+  evaluate(prompt: tf.Tensor2D, examples: readonly EncodedExample[], batchSize: number, signal?: AbortSignal): Promise<EvaluationMetrics>;
   /** Orders evaluations: higher is better (accuracy for classification, −loss otherwise). */
   score(metrics: EvaluationMetrics): number;
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+/**
+ * The items in batches of `size`. Before each batch the event loop gets a turn: on wasm, reading a
+ * tensor resolves as a microtask, so without this an evaluation holds the loop from start to end.
+ */
+async function* batches<T>(items: readonly T[], size: number, signal: AbortSignal | undefined): AsyncGenerator<T[]> {
+  for (let start = 0; start < items.length; start += size) {
+    await yieldToEventLoop();
+    if (signal?.aborted) throw new EngineError('CANCELLED', `evaluation cancelled after ${start} of ${items.length} examples`);
+    yield items.slice(start, start + size);
+  }
 }
 
 function classificationObjective(encoder: TaskEncoder, model: FrozenModel): TrainingObjective {
@@ -33,10 +48,10 @@ function classificationObjective(encoder: TaskEncoder, model: FrozenModel): Trai
   return {
     loss: (prompt, batch) => classificationLoss(model, prompt, batch.map((e) => e.input), batch.map((e) => e.label!), labelTokens),
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + extraTokens, 0),
-    async evaluate(prompt, examples, batchSize) {
+    async evaluate(prompt, examples, batchSize, signal) {
       const predicted: number[] = [];
       let lossSum = 0;
-      for (const batch of chunks(examples, batchSize)) {
+      for await (const batch of batches(examples, batchSize, signal)) {
         const scores = tf.tidy(() =>
           tf.reshape(flatLabelScores(model, batch.map((e) => ({ prompt, input: e.input, labelTokens }))), [batch.length, labelTokens.length]),
         );
@@ -60,10 +75,10 @@ function textToTextObjective(model: FrozenModel): TrainingObjective {
   return {
     loss: (prompt, batch) => targetLoss(model, prompt, pairs(batch)),
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + e.target!.length - 1, 0),
-    async evaluate(prompt, examples, batchSize) {
+    async evaluate(prompt, examples, batchSize, signal) {
       let weighted = 0;
       let tokens = 0;
-      for (const batch of chunks(examples, batchSize)) {
+      for await (const batch of batches(examples, batchSize, signal)) {
         const loss = targetLoss(model, prompt, pairs(batch));
         const count = batch.reduce((sum, e) => sum + e.target!.length, 0);
         weighted += (await loss.data())[0]! * count;

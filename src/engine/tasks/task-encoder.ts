@@ -2,6 +2,7 @@
  * Turns dataset rows into token sequences for a task: the filled template as input, the label's
  * index (classification) or the target tokens (text-to-text). Inputs longer than the room left
  * by the prompt are cut from the left, keeping the template's end (e.g. "It was"), or refused.
+ * Also bounds, without a tokenizer, the sequences an encoder can make, for the API's job limits.
  */
 import type { DatasetRow } from '../datasets/dataset-row.js';
 import { EngineError } from '../engine-error.js';
@@ -29,6 +30,67 @@ export interface TaskEncoderOptions {
 
 const DEFAULT_MAX_TARGET_TOKENS = 32;
 
+/**
+ * Input tokens that fit beside the prompt rows and the room kept after the input: all but the
+ * last token of the longest label word, or the longest target. SEQUENCE_TOO_LONG, saying what
+ * takes the room, where none is left.
+ */
+function inputRoom(spec: TaskSpec, longestLabelWord: number, { maxPositions, promptRows }: TaskEncoderOptions): number {
+  const reserved = spec.kind === 'classification' ? longestLabelWord - 1 : (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS);
+  const room = maxPositions - promptRows - reserved;
+  if (room >= 1) return room;
+  const rows = `${promptRows} prompt rows`;
+  const taking =
+    reserved === 0 ? rows
+    : spec.kind === 'classification' ? `${rows} and a label word of up to ${longestLabelWord} tokens`
+    : `${rows} and maxTargetTokens = ${reserved} (at most ${maxPositions - promptRows - 1} here)`;
+  throw new EngineError('SEQUENCE_TOO_LONG', `${taking} leave no room for input in ${maxPositions} positions`);
+}
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+/** Label words' UTF-8 bytes: byte-level BPE (GPT-2's) gives at most one token per byte. */
+const labelWordBytes = (spec: TaskSpec) => (spec.kind === 'classification' ? Object.values(spec.labelWords).map(utf8Bytes) : []);
+
+/**
+ * For a caller without a tokenizer (the API): SEQUENCE_TOO_LONG where an encoder might find no
+ * room for input, each label word counted as one token per byte.
+ */
+export function checkInputRoom(spec: TaskSpec, options: TaskEncoderOptions): void {
+  inputRoom(spec, Math.max(0, ...labelWordBytes(spec)), options);
+}
+
+/** What the encoder can make of some rows at most: see sequenceBound. */
+export interface SequenceBound {
+  /** Positions of the longest sequence, prompt rows included. */
+  readonly positions: number;
+  /** Sequences each example runs as: 1, or one per label when a label word may take several tokens. */
+  readonly sequencesPerExample: number;
+}
+
+/**
+ * An upper bound of the sequences TaskEncoder (and the objective after it) makes of `rows`, found
+ * without a tokenizer, for a caller that has none (the API). Byte-level BPE (GPT-2's) gives at
+ * most one token per UTF-8 byte, and no sequence exceeds maxPositions: longer inputs are cut to
+ * the room left. Throws as checkInputRoom does.
+ */
+export function sequenceBound(spec: TaskSpec, rows: readonly DatasetRow[], options: TaskEncoderOptions): SequenceBound {
+  validateTaskSpec(spec);
+  checkInputRoom(spec, options);
+  const words = labelWordBytes(spec);
+  const longestWord = Math.max(0, ...words);
+  const maxTargetTokens = spec.kind === 'text-to-text' ? (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS) : 0;
+  let longest = 0;
+  for (const row of rows) {
+    const filled = fillTemplate(spec.template, row.fields);
+    if ('missing' in filled) throw new EngineError('DATASET_INVALID', `line ${row.line}: no field "${filled.missing}" for the template`);
+    // After the input: a label word but its last token, or the target (end-of-text included) but its last.
+    const after = spec.kind === 'classification' ? longestWord - 1 : Math.min(maxTargetTokens, utf8Bytes(row.fields[spec.targetField ?? 'target'] ?? '') + 1) - 1;
+    longest = Math.max(longest, options.promptRows + utf8Bytes(filled.text) + after);
+  }
+  // Single-token words are all scored from one sequence; longer ones need a sequence per label.
+  return { positions: Math.min(options.maxPositions, longest), sequencesPerExample: longestWord > 1 ? words.length : 1 };
+}
+
 export class TaskEncoder {
   /** Classification labels, in the order of the label words. */
   readonly labels: readonly string[];
@@ -48,11 +110,7 @@ export class TaskEncoder {
     this.labels = spec.kind === 'classification' ? Object.keys(spec.labelWords) : [];
     this.labelTokens = spec.kind === 'classification' ? Object.values(spec.labelWords).map((word) => tokenizer.encode(word)) : [];
     this.maxTargetTokens = spec.kind === 'text-to-text' ? (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS) : 0;
-    const reserved = spec.kind === 'classification' ? Math.max(...this.labelTokens.map((t) => t.length)) - 1 : this.maxTargetTokens;
-    this.maxInputTokens = options.maxPositions - options.promptRows - reserved;
-    if (this.maxInputTokens < 1) {
-      throw new EngineError('SEQUENCE_TOO_LONG', `${options.promptRows} prompt rows leave no room for input in ${options.maxPositions} positions`);
-    }
+    this.maxInputTokens = inputRoom(spec, Math.max(0, ...this.labelTokens.map((t) => t.length)), options);
     this.truncate = options.truncate ?? true;
   }
 

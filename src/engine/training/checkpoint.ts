@@ -13,4 +13,6 @@ export interface TrainingCheckpoint {
   readonly optimizer: AdamWState;
   readonly best: { readonly step: number; readonly metrics: EvaluationMetrics; readonly params: Record<string, HostTensor> } | null;
   readonly evaluationsWithoutImprovement: number;
+  /** The run was cancelled during the evaluation after `step`: the resumed run does it first. Absent: none owed. */
+  readonly evaluationPending?: boolean;
 }

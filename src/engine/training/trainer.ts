@@ -1,9 +1,13 @@
 /**
  * Trains a soft prompt against a frozen model: AdamW on the prompt's parameters only, warm-up and
  * decay, gradient clipping, length-bucketed batches, periodic evaluation with keep-best and early
- * stopping, checkpoints that resume identically, cancellation between steps.
+ * stopping, checkpoints that resume identically, cancellation between steps and between
+ * evaluation batches. The event loop gets a turn between steps and between evaluation batches, so
+ * a worker's timers and messages are served while it trains.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { assertBackendHealthy } from '../backend.js';
+import { guardBackend } from '../backend-guard.js';
 import { EngineError } from '../engine-error.js';
 import type { SoftPrompt } from '../prompts/soft-prompt.js';
 import type { HostTensor } from '../safetensors.js';
@@ -15,6 +19,7 @@ import { epochBatches } from './batches.js';
 import type { TrainingCheckpoint } from './checkpoint.js';
 import { learningRateAt } from './lr-schedule.js';
 import { resolveTrainOptions, type TrainOptions } from './train-options.js';
+import { variableGrads } from './variable-grads.js';
 
 export interface TrainingProgress {
   readonly step: number;
@@ -42,8 +47,8 @@ export interface TrainRun {
   readonly options?: TrainOptions;
   readonly callbacks?: TrainCallbacks;
   /**
-   * Checked before every step: an aborted run hands its state to onCheckpoint (when given), so
-   * that it can resume later, then throws EngineError CANCELLED.
+   * Checked before every step and every evaluation batch: an aborted run hands its state to
+   * onCheckpoint (when given), so that it can resume later, then throws EngineError CANCELLED.
    */
   readonly signal?: AbortSignal;
   readonly resumeFrom?: TrainingCheckpoint;
@@ -69,6 +74,12 @@ export function totalTrainingSteps(examples: number, options: TrainOptions): num
   return Math.min(maxSteps ?? Infinity, epochs * Math.ceil(examples / batchSize));
 }
 
+/** Evaluations a run of `totalSteps` makes when it has a validation set, at most (early stopping can end it sooner): every evalEvery steps, and at the end. */
+export function evaluationCount(totalSteps: number, options: TrainOptions): number {
+  const { evalEvery } = resolveTrainOptions(options);
+  return evalEvery ? Math.ceil(totalSteps / evalEvery) : 1;
+}
+
 export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
   const { prompt, objective, train, validation = [], callbacks = {}, signal } = run;
   const options = resolveTrainOptions(run.options ?? {});
@@ -82,6 +93,8 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
   let { step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale } = run.resumeFrom ?? {
     step: 0, epoch: 0, batchInEpoch: 0, best: null as Best, evaluationsWithoutImprovement: 0,
   };
+  // Set while an evaluation runs: one cancelled then is owed by the checkpoint, and done first on resume.
+  let evaluationPending = run.resumeFrom?.evaluationPending ?? false;
   if (run.resumeFrom) {
     prompt.assign(new Map(Object.entries(run.resumeFrom.params)));
     optimizer.restore(run.resumeFrom.optimizer);
@@ -94,14 +107,28 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
   let evaluatedAt = -1;
   let stoppedBy: TrainResult['stoppedBy'] = 'completed';
 
+  const evaluationWork = {
+    what: `the evaluation of ${validation.length} examples in batches of ${options.evalBatchSize}`,
+    remedy: 'use a smaller evalBatchSize, or shorter inputs',
+  };
   const evaluate = async () => {
-    const X = prompt.materialize();
+    evaluationPending = true;
     try {
-      finalMetrics = await objective.evaluate(X, validation, options.evalBatchSize);
-      assertBackendHealthy();
-    } finally {
-      X.dispose();
+      finalMetrics = await guardBackend(evaluationWork, async () => {
+        const X = prompt.materialize();
+        try {
+          const metrics = await objective.evaluate(X, validation, options.evalBatchSize, signal);
+          assertBackendHealthy();
+          return metrics;
+        } finally {
+          X.dispose();
+        }
+      });
+    } catch (err) {
+      if (err instanceof EngineError && err.code === 'CANCELLED') await cancel();
+      throw err;
     }
+    evaluationPending = false;
     evaluatedAt = step;
     const isBest = !best || objective.score(finalMetrics) > objective.score(best.metrics);
     if (isBest) best = { step, metrics: finalMetrics, params: toRecord(await prompt.parameterValues()) };
@@ -116,15 +143,30 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
       step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale,
       params: toRecord(await prompt.parameterValues()),
       optimizer: await optimizer.state(),
+      ...(evaluationPending ? { evaluationPending } : {}),
     });
+  };
+  /** Ends an aborted run, handing over a checkpoint of where it stopped if it got further than the last. */
+  const cancel = async (): Promise<never> => {
+    if (step > checkpointedAt) await checkpoint();
+    throw new EngineError('CANCELLED', `training cancelled after ${step} steps${evaluationPending ? ', during an evaluation' : ''}`);
+  };
+  /** What follows a step: its evaluation when due, then its checkpoint when due. True when early stopping ends the run. */
+  const endOfStep = async (): Promise<boolean> => {
+    if (validation.length && options.evalEvery && step % options.evalEvery === 0) {
+      await evaluate();
+      if (options.earlyStoppingPatience && stale >= options.earlyStoppingPatience) return true;
+    }
+    if (options.checkpointEvery && step % options.checkpointEvery === 0) await checkpoint();
+    return false;
   };
 
   try {
-    while (step < totalSteps) {
-      if (signal?.aborted) {
-        if (step > checkpointedAt) await checkpoint();
-        throw new EngineError('CANCELLED', `training cancelled after ${step} steps`);
-      }
+    // A run cancelled during an evaluation resumes with that evaluation, as the uninterrupted run went on.
+    let stoppedEarly = evaluationPending && (await endOfStep());
+    while (!stoppedEarly && step < totalSteps) {
+      await yieldToEventLoop();
+      if (signal?.aborted) await cancel();
       if (batchInEpoch >= plan.length) {
         epoch += 1;
         batchInEpoch = 0;
@@ -133,7 +175,9 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
       const batch = plan[batchInEpoch]!.map((i) => train[i]!);
       const stepStart = performance.now();
       const learningRate = learningRateAt(step, options.learningRate, warmupSteps, totalSteps, options.schedule);
-      const { loss, gradNorm } = await trainingStep(prompt, objective, optimizer, batch, learningRate, options.clipNorm, step);
+      const { loss, gradNorm } = await guardBackend(stepWork(batch, prompt.spec.n), () =>
+        trainingStep(prompt, objective, optimizer, batch, learningRate, options.clipNorm, step),
+      );
       step += 1;
       batchInEpoch += 1;
       const seconds = (performance.now() - stepStart) / 1000;
@@ -143,16 +187,10 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
         tokensPerSecond: objective.tokens(batch, prompt.spec.n) / seconds,
         etaSeconds: perStep * (totalSteps - step),
       });
-      if (validation.length && options.evalEvery && step % options.evalEvery === 0) {
-        await evaluate();
-        if (options.earlyStoppingPatience && stale >= options.earlyStoppingPatience) {
-          stoppedBy = 'early-stopping';
-          break;
-        }
-      }
-      if (options.checkpointEvery && step % options.checkpointEvery === 0) await checkpoint();
+      stoppedEarly = await endOfStep();
     }
-    if (validation.length && evaluatedAt !== step) await evaluate();
+    if (stoppedEarly) stoppedBy = 'early-stopping';
+    else if (validation.length && evaluatedAt !== step) await evaluate();
     const kept = best as Best;
     if (options.keepBest && kept) prompt.assign(new Map(Object.entries(kept.params)));
     return {
@@ -167,6 +205,14 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
   }
 }
 
+function stepWork(batch: readonly EncodedExample[], promptRows: number) {
+  const longest = promptRows + Math.max(...batch.map((e) => e.input.length));
+  return {
+    what: `a training step of ${batch.length} examples (up to ${longest} positions each)`,
+    remedy: 'use a smaller batchSize, or shorter inputs or fewer prompt rows',
+  };
+}
+
 /** One update: loss and gradients, the NaN/Inf check, clipping, AdamW. */
 async function trainingStep(
   prompt: SoftPrompt,
@@ -178,7 +224,7 @@ async function trainingStep(
   step: number,
 ): Promise<{ loss: number; gradNorm: number }> {
   const variables = prompt.variables.map(({ variable }) => variable);
-  const { value, grads } = tf.variableGrads(() => objective.loss(prompt.materialize(), batch), variables);
+  const { value, grads } = variableGrads(() => objective.loss(prompt.materialize(), batch), variables);
   const gradients = variables.map((v) => grads[v.name]!);
   const norm = tf.tidy(() => tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g))))));
   try {

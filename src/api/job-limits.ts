@@ -1,0 +1,111 @@
+/**
+ * A deployment's bounds on the work of one job, checked at submit so that a job that passes can
+ * run on its workers: training steps, epochs, rows, the token positions of one batch (what a
+ * step's memory grows with) and the validation rows of all its evaluations. The API has no
+ * tokenizer, so sequences are bounded from the rows' bytes (engine's sequenceBound).
+ */
+import type { DatasetRow } from '../engine/datasets/dataset-row.js';
+import { splitTrainValidation } from '../engine/datasets/split-train-validation.js';
+import { sequenceBound, type SequenceBound } from '../engine/tasks/task-encoder.js';
+import { resolveTrainOptions } from '../engine/training/train-options.js';
+import { evaluationCount, totalTrainingSteps } from '../engine/training/trainer.js';
+import type { JobSpec } from '../worker/job-spec.js';
+import { ApiError } from './api-error.js';
+import type { ModelInfo } from './model-registry.js';
+
+export interface JobLimits {
+  /** Training steps: epochs × batches per epoch, or maxSteps if that ends the run first. */
+  readonly maxSteps: number;
+  /** The epochs a job may ask for. */
+  readonly maxEpochs: number;
+  /** Token positions of one batch, training or evaluation: examples × sequences per example × the longest sequence. */
+  readonly maxBatchTokens: number;
+  /** Rows trained on (those of the dataset less the held-out validation share). */
+  readonly maxTrainRows: number;
+  /** Validation rows × evaluations (every evalEvery steps and at the end). */
+  readonly maxEvaluationRows: number;
+}
+
+/** The environment variable of each limit: src/config.ts reads them, refusals name them. */
+export const JOB_LIMIT_SETTINGS: { readonly [K in keyof JobLimits]: string } = {
+  maxSteps: 'LOPT_MAX_JOB_STEPS',
+  maxEpochs: 'LOPT_MAX_JOB_EPOCHS',
+  maxBatchTokens: 'LOPT_MAX_BATCH_TOKENS',
+  maxTrainRows: 'LOPT_MAX_TRAIN_ROWS',
+  maxEvaluationRows: 'LOPT_MAX_EVAL_ROWS_TOTAL',
+};
+
+/**
+ * What the default machine (2 cores, gpt2-mini on WebAssembly, 4 GiB heap at most) runs: a step
+ * of 8192 positions takes about 1.5 GiB of heap and seconds; 16384 took 3.8 GiB, 22528 did not
+ * fit. Evaluation reads ~50–200 rows a second.
+ */
+export const DEFAULT_JOB_LIMITS: JobLimits = {
+  maxSteps: 10_000,
+  maxEpochs: 100,
+  maxBatchTokens: 8192,
+  maxTrainRows: 100_000,
+  maxEvaluationRows: 200_000,
+};
+
+export interface JobRows {
+  readonly train: readonly DatasetRow[];
+  /** The validation dataset's rows; null to hold out the spec's validationFraction of `train`, as the worker does. */
+  readonly validation: readonly DatasetRow[] | null;
+}
+
+function refuse(limit: keyof JobLimits, limits: JobLimits, value: number, what: string, remedy: string): never {
+  const setting = JOB_LIMIT_SETTINGS[limit];
+  throw new ApiError(
+    400,
+    'JOB_TOO_LARGE',
+    `${what} = ${value}, over this deployment's limit of ${limits[limit]} (${setting}): ${remedy}`,
+    { limit, setting, value, max: limits[limit] },
+  );
+}
+
+/**
+ * Sizes a job's work and refuses it (400 JOB_TOO_LARGE, naming the limit and its setting) past a
+ * limit. Returns the spec to run: evaluation batches are made smaller where the engine's default
+ * size would exceed maxBatchTokens (evaluation results do not depend on it).
+ */
+export function fitJobToLimits(spec: JobSpec, model: ModelInfo, rows: JobRows, limits: JobLimits): JobSpec {
+  const { train, validation } = rows.validation
+    ? { train: rows.train, validation: rows.validation }
+    : splitTrainValidation(rows.train, { validationFraction: spec.validationFraction, seed: spec.prompt.seed ?? 0 });
+  const options = resolveTrainOptions(spec.training);
+  const check = (limit: keyof JobLimits, value: number, what: string, remedy: string) => {
+    if (value > limits[limit]) refuse(limit, limits, value, what, remedy);
+  };
+
+  check('maxTrainRows', train.length, 'training rows', 'train on fewer rows');
+  if (spec.training.epochs !== undefined) check('maxEpochs', spec.training.epochs, 'epochs', 'ask for fewer epochs');
+  const steps = totalTrainingSteps(train.length, spec.training);
+  check('maxSteps', steps, 'training steps', 'lower maxSteps or epochs, or train on fewer rows');
+
+  const bounds = { maxPositions: model.dims.maxPositions, promptRows: spec.prompt.n };
+  const perTrainingExample = positionsPerExample(sequenceBound(spec.task, train, bounds));
+  const trainingBatch = Math.min(options.batchSize, train.length);
+  check(
+    'maxBatchTokens',
+    trainingBatch * perTrainingExample.positions,
+    `token positions of a training batch (${trainingBatch} examples × ${perTrainingExample.description})`,
+    'lower batchSize or n, or shorten the inputs',
+  );
+  if (validation.length === 0) return spec;
+
+  const evaluations = evaluationCount(steps, spec.training);
+  check('maxEvaluationRows', validation.length * evaluations, `validation rows × evaluations (${validation.length} × ${evaluations})`, 'evaluate less often (evalEvery) or on fewer rows');
+  const perValidationExample = positionsPerExample(sequenceBound(spec.task, validation, bounds));
+  const fitting = Math.floor(limits.maxBatchTokens / perValidationExample.positions);
+  if (fitting < 1) {
+    refuse('maxBatchTokens', limits, perValidationExample.positions, `token positions of one validation example (${perValidationExample.description})`, 'lower n, or shorten the inputs');
+  }
+  return fitting >= Math.min(options.evalBatchSize, validation.length) ? spec : { ...spec, training: { ...spec.training, evalBatchSize: fitting } };
+}
+
+/** An example's positions, all its sequences together, and how they add up, for messages. */
+function positionsPerExample({ positions, sequencesPerExample }: SequenceBound) {
+  const sequences = sequencesPerExample === 1 ? '' : `${sequencesPerExample} sequences (one per label: a label word may take several tokens) × `;
+  return { positions: sequencesPerExample * positions, description: `${sequences}up to ${positions} positions, prompt rows included` };
+}
