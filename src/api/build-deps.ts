@@ -1,7 +1,7 @@
 /** Connects what the API needs, from configuration; `close` releases it all. */
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { createPrismaClient } from '../db/prisma-client.js';
+import { connectDatabase } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
 import { startInferenceThread } from '../inference/inference-service.js';
 import { apiConnection } from '../queue/redis-connections.js';
@@ -11,7 +11,7 @@ import type { ApiDeps } from './api-deps.js';
 import { createModelRegistry } from './model-registry.js';
 
 export async function connectApiDeps(config: Config, log: Logger): Promise<{ deps: ApiDeps; close(): Promise<void> }> {
-  const prisma = createPrismaClient(config.databaseUrl);
+  const database = connectDatabase(config.databaseUrl);
   // During a Redis outage the connections report every reconnection attempt; requests meanwhile answer 503.
   const onRedisError = (err: Error) => log.warn({ err: err.message }, 'Redis connection error; reconnecting');
   const redis = apiConnection(config.redisUrl).on('error', onRedisError);
@@ -21,7 +21,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
   const uploadParsers = createUploadParsers(config);
   const inference = startInferenceThread(config.models, config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
   const deps: ApiDeps = {
-    store: createStore(prisma),
+    store: createStore(database),
     models: await createModelRegistry(config.models),
     trainQueue,
     redis,
@@ -29,7 +29,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
     inference,
     uploadParsers,
     jobLimits: config.jobLimits,
-    pingDatabase: async () => void (await prisma.$queryRaw`SELECT 1`),
+    pingDatabase: async () => void (await database.prisma.$queryRaw`SELECT 1`),
   };
   return {
     deps,
@@ -38,7 +38,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
       await trainQueue.close();
       // quit() needs a live connection; during a Redis outage there is none to close politely.
       const closeRedis = (connection: typeof redis) => connection.quit().catch(() => connection.disconnect());
-      await Promise.all([closeRedis(queueConnection), closeRedis(redis), prisma.$disconnect()]);
+      await Promise.all([closeRedis(queueConnection), closeRedis(redis), database.close()]);
     },
   };
 }

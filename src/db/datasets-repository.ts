@@ -1,6 +1,7 @@
 /** Uploaded datasets. Their content is read only by the worker, so rows come back without it. */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import type { PrismaClient } from './generated/client.js';
-import { bytesInput, nullableJsonInput } from './prisma-inputs.js';
 import { isUuid } from './uuid.js';
 
 export interface NewDataset {
@@ -14,13 +15,21 @@ export interface NewDataset {
   content: Uint8Array;
 }
 
-export function createDatasetsRepository(prisma: PrismaClient) {
+export function createDatasetsRepository(prisma: PrismaClient, pool: pg.Pool) {
   return {
-    create({ columns, content, ...fields }: NewDataset) {
-      return prisma.dataset.create({
-        data: { ...fields, columns: nullableJsonInput(columns), content: bytesInput(content) },
-        omit: { content: true },
-      });
+    /**
+     * The content goes in as a binary parameter of a plain query, not through Prisma, which would
+     * hold on to a base64 copy of it (see prisma-client's Database); the row is then read back as
+     * Prisma reads it.
+     */
+    async create({ tenantId, name, format, columns, rowCount, sizeBytes, sha256, content }: NewDataset) {
+      const id = randomUUID();
+      await pool.query(
+        `INSERT INTO "Dataset" ("id", "tenantId", "name", "format", "columns", "rowCount", "sizeBytes", "sha256", "content")
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [id, tenantId, name, format, columns === null ? null : JSON.stringify(columns), rowCount, sizeBytes, sha256, Buffer.from(content.buffer, content.byteOffset, content.byteLength)],
+      );
+      return prisma.dataset.findUniqueOrThrow({ where: { id }, omit: { content: true } });
     },
 
     /** A null tenant (the worker) finds any tenant's dataset. */

@@ -1,5 +1,6 @@
 /** The Prisma client, connected through node-postgres (Prisma 7 has no built-in driver). */
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/client.js';
 
 /** A server that takes connections but never answers them fails the query after this, rather than hanging it. */
@@ -7,4 +8,31 @@ const CONNECT_TIMEOUT_MS = 5_000;
 
 export function createPrismaClient(databaseUrl: string): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }) });
+}
+
+/**
+ * Prisma and, beside it on the same node-postgres pool, plain queries for the few writes of
+ * large bytes: Prisma base64-encodes a Bytes argument, and its debug module keeps the arguments
+ * of its last 100 calls even with logging off, so a 20 MiB dataset written through it stays in
+ * memory long after the request (see datasets-repository).
+ */
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export function connectDatabase(databaseUrl: string): Database {
+  const pool = new pg.Pool({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // An idle connection that the server drops (an outage) is reported here; the pool makes a new one when asked.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    pool,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
 }

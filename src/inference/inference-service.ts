@@ -2,12 +2,10 @@
  * Inference off the API's event loop: requests go to a worker thread that holds the models and
  * batches concurrent requests (for any mix of prompts) into shared forward passes.
  */
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { BackendOptions, BackendPreference } from '../engine/backend.js';
 import { EngineError, type EngineErrorCode } from '../engine/engine-error.js';
 import type { Classification } from '../engine/infer.js';
+import { moduleBeside, startModuleThread } from '../threads/module-thread.js';
 import type { InferenceRequest, InferenceResult, ReadyBackend, ThreadMessage } from './messages.js';
 
 export type InferenceCall = Omit<InferenceRequest, 'id' | 'kind'>;
@@ -20,17 +18,7 @@ export interface InferenceService {
   close(): Promise<void>;
 }
 
-const OWN_EXTENSION = extname(fileURLToPath(import.meta.url));
-/** The thread's module beside this one, as .ts under tsx and .js once built. */
-const THREAD_URL = new URL(`./inference-thread${OWN_EXTENSION}`, import.meta.url);
-
-/** Threads do not inherit tsx's loader (tests and `npm run` scripts): a .ts thread registers it first. */
-function spawnThread(workerData: unknown): Worker {
-  if (OWN_EXTENSION !== '.ts') return new Worker(THREAD_URL, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(THREAD_URL.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+const THREAD_MODULE = moduleBeside(import.meta.url, 'inference-thread');
 
 /** A thread that exits (its backend aborted, or it crashed) is started again after this pause. */
 const RESTART_DELAY_MS = 1000;
@@ -50,7 +38,7 @@ export function startInferenceThread(models: ReadonlyMap<string, string>, backen
   let closing = false;
 
   function launch() {
-    const thread = spawnThread({ models, backend, backendOptions });
+    const thread = startModuleThread(THREAD_MODULE, { workerData: { models, backend, backendOptions } });
     let readyResolve!: (backend: ReadyBackend) => void;
     let readyReject!: (err: Error) => void;
     const started = new Promise<ReadyBackend>((resolve, reject) => {

@@ -10,7 +10,7 @@
  */
 import { DelayedError, Worker } from 'bullmq';
 import { loadConfig } from '../config.js';
-import { createPrismaClient } from '../db/prisma-client.js';
+import { connectDatabase } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
 import { backendBroken } from '../engine/backend-guard.js';
 import { describeBackend, initBackend, shutdownBackend } from '../engine/backend.js';
@@ -28,8 +28,8 @@ const log = createLogger(config.logLevel).child({ role: 'worker', pid: process.p
 const backend = await initBackend(config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
 log.info({ backend }, `TensorFlow.js backend: ${describeBackend(backend)}`);
 
-const prisma = createPrismaClient(config.databaseUrl);
-const store = createStore(prisma);
+const database = connectDatabase(config.databaseUrl);
+const store = createStore(database);
 const models = createModelCache(config.models);
 const connection = workerConnection(config.redisUrl);
 const subscriber = workerConnection(config.redisUrl);
@@ -124,7 +124,7 @@ async function shutDown(why: string, exitCode: number): Promise<void> {
   worker.cancelAllJobs(SHUTDOWN);
   await worker.close();
   await queue.close();
-  await Promise.all([subscriber.quit(), connection.quit(), prisma.$disconnect(), models.dispose()]);
+  await Promise.all([subscriber.quit(), connection.quit(), database.close(), models.dispose()]);
   shutdownBackend();
   process.exit(exitCode);
 }

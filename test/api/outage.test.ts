@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { ApiDeps } from '../../src/api/api-deps.js';
 import { buildApp } from '../../src/api/app.js';
 import { OUTAGE_RETRY_AFTER_SECONDS } from '../../src/api/errors.js';
-import { createPrismaClient } from '../../src/db/prisma-client.js';
+import { connectDatabase } from '../../src/db/prisma-client.js';
 import { createStore } from '../../src/db/store.js';
 import { createLogger } from '../../src/logger.js';
 import { apiConnection } from '../../src/queue/redis-connections.js';
@@ -71,9 +71,9 @@ async function appThrough(proxy: TcpProxy, server: 'postgres' | 'redis') {
   const parts: Array<() => Promise<unknown>> = [];
   let deps: ApiDeps;
   if (server === 'postgres') {
-    const prisma = createPrismaClient(proxy.via(service.env.DATABASE_URL!));
-    parts.push(() => prisma.$disconnect());
-    deps = { ...service.deps, store: createStore(prisma), pingDatabase: async () => void (await prisma.$queryRaw`SELECT 1`) };
+    const database = connectDatabase(proxy.via(service.env.DATABASE_URL!));
+    parts.push(() => database.close());
+    deps = { ...service.deps, store: createStore(database), pingDatabase: async () => void (await database.prisma.$queryRaw`SELECT 1`) };
   } else {
     const url = proxy.via(service.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     const redis = apiConnection(url);

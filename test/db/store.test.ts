@@ -9,7 +9,7 @@ import type { Job, PrismaClient } from '../../src/db/generated/client.js';
 import { InvalidCursorError } from '../../src/db/invalid-cursor-error.js';
 import { LeaseLostError } from '../../src/db/job-leases-repository.js';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.js';
-import { createPrismaClient } from '../../src/db/prisma-client.js';
+import { connectDatabase, type Database } from '../../src/db/prisma-client.js';
 import type { Tensor } from '../../src/db/prompts-repository.js';
 import { createStore, type Store } from '../../src/db/store.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -18,6 +18,7 @@ const SERVER = 'postgresql://postgres@127.0.0.1:5432';
 const DATABASE = 'lopt_test_store';
 const RACE_DATABASE = 'lopt_test_store_race';
 
+let database: Database;
 let prisma: PrismaClient;
 let store: Store;
 let firstApplied: string[];
@@ -35,12 +36,13 @@ async function dropDatabases(): Promise<void> {
 before(async () => {
   await dropDatabases();
   firstApplied = await applyMigrations(`${SERVER}/${DATABASE}`);
-  prisma = createPrismaClient(`${SERVER}/${DATABASE}`);
-  store = createStore(prisma);
+  database = connectDatabase(`${SERVER}/${DATABASE}`);
+  prisma = database.prisma;
+  store = createStore(database);
 });
 
 after(async () => {
-  await prisma.$disconnect();
+  await database.close();
   await dropDatabases();
 });
 
