@@ -19,6 +19,8 @@ export function errorBody(code: string, message: string, details?: unknown): Err
 const ENGINE_STATUS: Partial<Record<EngineError['code'], number>> = {
   BACKEND_UNAVAILABLE: 503,
   DEVICE_FAILED: 503,
+  // The backend ran out of memory or aborted: the inference thread restarts itself; the request may be retried.
+  BACKEND_FAILED: 503,
   MODEL_CONFIG_INVALID: 500,
   MODEL_WEIGHTS_MISMATCH: 500,
   SAFETENSORS_INVALID: 500,
