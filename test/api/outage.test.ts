@@ -17,33 +17,19 @@ import { createStore } from '../../src/db/store.js';
 import { createLogger } from '../../src/logger.js';
 import { apiConnection } from '../../src/queue/redis-connections.js';
 import { createTrainQueue } from '../../src/queue/train-queue.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startTestService, tinySentimentJob, type TestService } from '../helpers/service.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 let service: TestService;
 let key: string;
 let datasetId: string;
 
-const JOB = () => ({
-  model: 'gpt2-mini',
-  datasetId,
-  task: { kind: 'classification', template: '{text} It was', labelWords: { '0': ' terrible', '1': ' great' } },
-  method: 'pt',
-  n: 4,
-  hyperparameters: { maxSteps: 1 },
-});
+const JOB = () => tinySentimentJob(datasetId, { method: 'pt', r: undefined });
 
 before(async () => {
   service = await startTestService();
   key = await service.newKey('outage');
-  const upload = await service.app.inject({
-    method: 'POST',
-    url: '/v1/datasets?name=tiny',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
-    payload: '{"text":"a fine film","label":"1"}\n{"text":"a dull mess","label":"0"}\n',
-  });
-  assert.equal(upload.statusCode, 201, upload.body);
-  datasetId = upload.json().id;
+  datasetId = await service.uploadTinyDataset(key);
 });
 after(() => service.close());
 

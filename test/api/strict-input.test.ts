@@ -8,22 +8,13 @@ import { after, before, test } from 'node:test';
 import Fastify from 'fastify';
 import type { LightMyRequestResponse } from 'fastify';
 import { api } from '../../src/api/app.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startTestService, tinySentimentJob, type TestService } from '../helpers/service.js';
 
 let service: TestService;
 let key: string;
 let datasetId: string;
 
-const job = (overrides: object = {}) => ({
-  model: 'gpt2-mini',
-  datasetId,
-  task: { kind: 'classification', template: '{text} It was', labelWords: { '0': ' terrible', '1': ' great' } },
-  method: 'lopt1',
-  n: 4,
-  r: 2,
-  hyperparameters: { maxSteps: 1 },
-  ...overrides,
-});
+const job = (overrides: object = {}) => tinySentimentJob(datasetId, overrides);
 
 const call = (method: 'GET' | 'POST', url: string, body?: unknown, headers: Record<string, string> = {}) =>
   service.app.inject({
@@ -43,14 +34,7 @@ function assertRefused(response: LightMyRequestResponse, field: RegExp, what: st
 before(async () => {
   service = await startTestService();
   key = await service.newKey('strict');
-  const upload = await service.app.inject({
-    method: 'POST',
-    url: '/v1/datasets?name=tiny',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
-    payload: '{"text":"a fine film","label":"1"}\n{"text":"a dull mess","label":"0"}\n',
-  });
-  assert.equal(upload.statusCode, 201, upload.body);
-  datasetId = upload.json().id;
+  datasetId = await service.uploadTinyDataset(key);
 });
 after(() => service.close());
 

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startTestService, TINY_SENTIMENT_JSONL, tinySentimentJob, type TestService } from '../helpers/service.js';
 
 let service: TestService;
 let key: string;
 let otherKey: string;
 let datasetId: string;
 
-const SST2_LIKE = ['{"text":"a fine film","label":"1"}', '{"text":"a dull mess","label":"0"}', '{"text":"great fun","label":"1"}'].join('\n');
-const validJob = () => ({
-  model: 'gpt2-mini',
-  datasetId,
-  task: { kind: 'classification', template: '{text} It was', labelWords: { '0': ' terrible', '1': ' great' } },
-  method: 'lopt1',
-  n: 4,
-  r: 2,
-  hyperparameters: { maxSteps: 1 },
-});
+const validJob = () => tinySentimentJob(datasetId);
 
 async function call(method: 'GET' | 'POST', url: string, options: { key?: string | null; body?: unknown; headers?: Record<string, string>; payload?: string } = {}) {
   const apiKey = options.key === undefined ? key : options.key;
@@ -40,7 +31,7 @@ before(async () => {
   service = await startTestService({ LOPT_MAX_UPLOAD_BYTES: '2048' });
   key = await service.newKey('acme');
   otherKey = await service.newKey('globex');
-  const upload = await call('POST', '/v1/datasets?name=tiny', { payload: SST2_LIKE, headers: { 'content-type': 'application/x-ndjson' } });
+  const upload = await call('POST', '/v1/datasets?name=tiny', { payload: TINY_SENTIMENT_JSONL, headers: { 'content-type': 'application/x-ndjson' } });
   assert.equal(upload.statusCode, 201, upload.body);
   datasetId = upload.json().id;
 });

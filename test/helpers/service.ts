@@ -18,12 +18,29 @@ import { MODELS_DIR } from './shared.js';
 /** The server's maintenance database, where test databases are dropped. */
 const adminUrl = (databaseUrl: string) => Object.assign(new URL(databaseUrl), { pathname: '/postgres' }).toString();
 
+/** Three SST-2-like rows, as JSONL: enough for a job's submit checks. */
+export const TINY_SENTIMENT_JSONL = ['{"text":"a fine film","label":"1"}', '{"text":"a dull mess","label":"0"}', '{"text":"great fun","label":"1"}'].join('\n');
+
+/** A valid one-step LoPT-1 job on a dataset of TINY_SENTIMENT_JSONL's shape, with `overrides` over it. */
+export const tinySentimentJob = (datasetId: string, overrides: object = {}) => ({
+  model: 'gpt2-mini',
+  datasetId,
+  task: { kind: 'classification', template: '{text} It was', labelWords: { '0': ' terrible', '1': ' great' } },
+  method: 'lopt1',
+  n: 4,
+  r: 2,
+  hyperparameters: { maxSteps: 1 },
+  ...overrides,
+});
+
 export interface TestService {
   readonly app: FastifyInstance;
   readonly deps: ApiDeps;
   readonly env: NodeJS.ProcessEnv;
   /** A new tenant's API key. */
   newKey(name?: string): Promise<string>;
+  /** Uploads TINY_SENTIMENT_JSONL with `key`; returns the dataset's id. */
+  uploadTinyDataset(key: string): Promise<string>;
   /** Starts a worker process against this service's database and queue. */
   startWorker(): ChildProcess;
   /** SIGKILLs every worker this service started, as a crash would. */
@@ -70,6 +87,16 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
     deps,
     env,
     newKey: async (name = 'tenant') => (await deps.store.tenants.createWithKey(name, 'test')).secret,
+    async uploadTinyDataset(key) {
+      const upload = await app.inject({
+        method: 'POST',
+        url: '/v1/datasets?name=tiny',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
+        payload: TINY_SENTIMENT_JSONL,
+      });
+      if (upload.statusCode !== 201) throw new Error(`the tiny dataset was refused: ${upload.statusCode} ${upload.body}`);
+      return upload.json().id as string;
+    },
     startWorker() {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => process.env.LOPT_TEST_WORKER_LOGS && process.stderr.write(chunk));
