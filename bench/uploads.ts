@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -22,6 +21,7 @@ import { applyMigrations } from '../src/db/migrate.js';
 import { createPrismaClient } from '../src/db/prisma-client.js';
 import { createTenantsRepository } from '../src/db/tenants-repository.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
+import { freePort } from '../src/eval/local-service.js';
 
 const { values: args } = parseArgs({
   options: { concurrency: { type: 'string', default: '6,16' }, mib: { type: 'string', default: '20' }, 'settle-ms': { type: 'string', default: '10000' } },
@@ -45,14 +45,6 @@ function agNewsBody(bytes: number): Buffer {
     size += rowBytes;
   }
   return Buffer.from(`${lines.join('\n')}\n`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A status line of /proc/PID/status, in bytes. */
