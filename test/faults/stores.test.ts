@@ -2,11 +2,13 @@
  * Store outages against a real service on its own Redis and PostgreSQL, stopped and restarted
  * while a job trains: the API answers 503 meanwhile and recovers by itself, and the job — waited
  * out by its worker, or resumed by another run — ends once, with no attempt used up.
+ * Redis losing its data is survived too: PostgreSQL is the record, and the reconciler requeues.
  * LOPT_FAULT_OUTAGE_MS sets how long each store stays down (8 s by default).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { signalWorker, startFaultRig, type FaultRig } from '../helpers/fault-rig.js';
 
 const OUTAGE_MS = Number(process.env.LOPT_FAULT_OUTAGE_MS ?? 8000);
@@ -71,3 +73,18 @@ test('Redis down while a job trains: submits and cancels answer 503, the cancel 
   await rig.assertJobsSettled([id, cancelled]);
   await signalWorker(worker, 'SIGKILL');
 });
+
+test('Redis loses everything while a job trains: the reconciler queues the job again, and it resumes and ends once', { timeout: 300_000 }, async () => {
+  const id = await rig.submit(80);
+  const worker = rig.startWorker();
+  await rig.waitForStep(id, 12);
+  const redis = new Redis(rig.redis.url);
+  await redis.flushall(); // as a Redis restarted without its data would be
+  await redis.quit();
+  const [done] = await rig.waitAllFinal([id], 180_000);
+  assert.equal(done!.status, 'succeeded', JSON.stringify(done!.error));
+  assert.ok(done!.lease >= 2, 'a new run took the requeued job');
+  await rig.assertJobsSettled([id]);
+  await signalWorker(worker, 'SIGKILL');
+});
+
