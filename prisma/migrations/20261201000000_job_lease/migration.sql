@@ -10,3 +10,6 @@ DROP INDEX "Metric_jobId_step_idx";
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Metric_jobId_split_step_key" ON "Metric"("jobId", "split", "step");
+
+-- CreateIndex
+CREATE INDEX "Job_status_createdAt_idx" ON "Job"("status", "createdAt");
