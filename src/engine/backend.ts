@@ -5,6 +5,7 @@
  * tried. WebGPU on a software adapter is never chosen by `auto`: it must be named.
  */
 import { EngineError } from './engine-error.js';
+import { detectMemoryLimit } from './memory-limit.js';
 import { restoreBuiltinKernels, useNativeKernels, type NativeKernelsStatus } from './native/native-kernels.js';
 import { tf } from './tf.js';
 import { guardWasmHeap } from './wasm-heap.js';
@@ -22,6 +23,8 @@ export type NativeKernelsMode = (typeof NATIVE_KERNEL_MODES)[number];
 export interface BackendOptions extends NativeKernelOptions {
   /** Where WebGPU comes from: Dawn's by default (tests pass one without adapters). */
   readonly gpu?: GpuProvider;
+  /** Bytes this process may use; models and batches that would not fit are refused (memory-budget.ts). @defaultValue the machine's or container's memory */
+  readonly memoryLimitBytes?: number;
 }
 
 interface BackendCandidate {
@@ -68,6 +71,8 @@ export interface BackendInfo {
   readonly adapter?: GpuAdapterInfo;
   /** Why each backend tried before this one was passed over. */
   readonly skipped: ReadonlyArray<{ name: BackendName; reason: string }>;
+  /** Bytes this process may use (BackendOptions.memoryLimitBytes, else the machine's or container's). */
+  readonly memoryLimitBytes: number;
 }
 
 let active: BackendInfo | undefined;
@@ -144,7 +149,7 @@ export async function initBackend(preference: BackendPreference = 'auto', option
     const native = nativeKernelsFor(tfjsName, options);
     active = {
       name, tfjsName, tfjsVersion: tf.version_core, fastTransposedMatMul: fastTransposedMatMul || native.active,
-      nativeKernels: native, ...(adapter ? { adapter } : {}), skipped,
+      nativeKernels: native, ...(adapter ? { adapter } : {}), skipped, memoryLimitBytes: detectMemoryLimit(options.memoryLimitBytes),
     };
     return active;
   }

@@ -15,6 +15,10 @@ export type EngineErrorCode =
   | 'MODEL_CONFIG_INVALID'
   | 'MODEL_UNSUPPORTED'
   | 'MODEL_WEIGHTS_MISMATCH'
+  /** A model's weights do not fit the memory the process has for them: nothing was loaded. */
+  | 'MODEL_TOO_LARGE'
+  /** A pass's activations would not fit: nothing was allocated; smaller or shorter batches would. */
+  | 'BATCH_TOO_LARGE'
   | 'SEQUENCE_TOO_LONG'
   | 'TENSOR_TOO_LARGE';
 

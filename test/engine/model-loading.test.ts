@@ -112,5 +112,5 @@ test('a folder without config.json or weights says which file is missing', async
   await mkdir(empty);
   await assert.rejects(loadFrozenModel(empty), /config\.json does not exist/);
   copyFileSync(join(TINY, 'config.json'), join(empty, 'config.json'));
-  await assert.rejects(loadFrozenModel(empty), /model\.safetensors does not exist/);
+  await assert.rejects(loadFrozenModel(empty), /has neither model\.safetensors nor model\.safetensors\.index\.json/);
 });

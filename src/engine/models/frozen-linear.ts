@@ -1,24 +1,33 @@
 import { tf } from '../tf.js';
 
+/** y = x·W (+ b) for a frozen W: differentiable in x only, since the weights never train. */
+export interface FrozenLinear {
+  apply(x: tf.Tensor2D): tf.Tensor2D;
+}
+
+/** How a checkpoint stores a weight matrix: [in, out] (GPT-2's Conv1D) or [out, in] (torch.nn.Linear, and embeddings used as a tied head). */
+export type MatrixLayout = 'in-out' | 'out-in';
+
 /**
- * y = x·W + b with W [in, out] frozen. Its custom gradient returns only dx = dy·Wᵀ (weights never
- * train), and uses a precomputed Wᵀ where the backend's transposed matMul is slow.
+ * A frozen linear layer whose W is a backend tensor. Its custom gradient returns only dx = dy·Wᵀ.
+ * Where the backend's transposed matMul is slow, the other orientation of W is kept as well, so
+ * that neither pass transposes inside matMul.
  */
-export class FrozenLinear {
+export class BackendLinear implements FrozenLinear {
   readonly apply: (x: tf.Tensor2D) => tf.Tensor2D;
 
   /**
-   * @param weight [in, out]
+   * @param stored W as the checkpoint stores it, in `layout`
    * @param bias [out], or null for none
-   * @param weightT [out, in], the transpose of `weight`; null to transpose inside matMul instead
+   * @param flipped `stored` transposed, or null to transpose inside matMul instead
    */
-  constructor(weight: tf.Tensor2D, bias: tf.Tensor1D | null, weightT: tf.Tensor2D | null) {
-    this.apply = tf.customGrad((x) => {
-      const input = x as tf.Tensor2D;
-      return {
-        value: tf.fused.matMul({ a: input, b: weight, ...(bias ? { bias } : {}) }),
-        gradFunc: (dy: tf.Tensor) => (weightT ? tf.matMul(dy as tf.Tensor2D, weightT) : tf.matMul(dy as tf.Tensor2D, weight, false, true)),
-      };
-    }) as (x: tf.Tensor2D) => tf.Tensor2D;
+  constructor(stored: tf.Tensor2D, layout: MatrixLayout, bias: tf.Tensor1D | null, flipped: tf.Tensor2D | null) {
+    // W as [in, out] for the forward pass and as [out, in] for the backward one, each either a tensor or `stored` read transposed.
+    const inOut = layout === 'in-out' ? { b: stored, transposeB: false } : flipped ? { b: flipped, transposeB: false } : { b: stored, transposeB: true };
+    const outIn = layout === 'out-in' ? { b: stored, transposeB: false } : flipped ? { b: flipped, transposeB: false } : { b: stored, transposeB: true };
+    this.apply = tf.customGrad((x) => ({
+      value: tf.fused.matMul({ a: x as tf.Tensor2D, ...inOut, ...(bias ? { bias } : {}) }),
+      gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, outIn.b, false, outIn.transposeB),
+    })) as (x: tf.Tensor2D) => tf.Tensor2D;
   }
 }

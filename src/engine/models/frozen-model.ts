@@ -25,8 +25,6 @@ export interface TokenBatch {
 export interface FrozenModel {
   readonly modelType: string;
   readonly dims: ModelDimensions;
-  /** The token-embedding matrix [V, d]. */
-  readonly tokenEmbeddings: tf.Tensor2D;
   /** Token embeddings [B, L, d] of ids [B, L]. */
   embed(ids: tf.Tensor2D): tf.Tensor3D;
   /**

@@ -1,36 +1,34 @@
 /**
  * Imports a Hugging Face GPT-2 checkpoint. Names may carry the `transformer.` prefix or not;
  * Conv1D weights are already [in, out], so none is transposed for the forward pass. Every
- * expected tensor must be present with its exact shape, and nothing else may be.
+ * expected tensor must be present with its exact shape, and nothing else may be. Each tensor is
+ * read and handed to the placement one at a time, so loading holds no second copy of the model.
  */
 import { EngineError } from '../engine-error.js';
-import type { SafetensorsFile } from '../safetensors.js';
-import { tf } from '../tf.js';
+import type { tf } from '../tf.js';
+import type { FrozenLinear } from './frozen-linear.js';
 import type { Gpt2Config } from './gpt2-config.js';
+import type { WeightSource } from './model-weights-file.js';
+import type { FrozenEmbedding, WeightBytes, WeightPlacement } from './weight-placement.js';
 
 export interface LayerNormWeights {
   readonly gamma: tf.Tensor1D;
   readonly beta: tf.Tensor1D;
 }
 
-export interface LinearWeights {
-  /** [in, out] */
-  readonly weight: tf.Tensor2D;
-  readonly bias: tf.Tensor1D;
-}
-
 export interface Gpt2BlockWeights {
   readonly ln1: LayerNormWeights;
-  readonly attnQkv: LinearWeights;
-  readonly attnProj: LinearWeights;
+  readonly attnQkv: FrozenLinear;
+  readonly attnProj: FrozenLinear;
   readonly ln2: LayerNormWeights;
-  readonly mlpFc: LinearWeights;
-  readonly mlpProj: LinearWeights;
+  readonly mlpFc: FrozenLinear;
+  readonly mlpProj: FrozenLinear;
 }
 
 export interface Gpt2Weights {
-  /** [V, d] */
-  readonly wte: tf.Tensor2D;
+  /** wte [V, d], also the tied output head. */
+  readonly embedding: FrozenEmbedding;
+  readonly head: FrozenLinear;
   /** [P, d] */
   readonly wpe: tf.Tensor2D;
   readonly blocks: readonly Gpt2BlockWeights[];
@@ -71,7 +69,7 @@ function listed(names: readonly string[]): string {
 }
 
 /** Checks the file's tensors against the config; returns the file name of each expected tensor. */
-function matchNames(file: SafetensorsFile, config: Gpt2Config): Map<string, string> {
+function matchNames(file: WeightSource, config: Gpt2Config): Map<string, string> {
   const expected = expectedShapes(config);
   const fileNames = new Map<string, string>(); // bare name → name in the file
   const unexpected: string[] = [];
@@ -95,34 +93,37 @@ function matchNames(file: SafetensorsFile, config: Gpt2Config): Map<string, stri
   return fileNames;
 }
 
-/** Reads every GPT-2 weight into (non-trainable) tensors. */
-export function importGpt2Weights(file: SafetensorsFile, config: Gpt2Config): Gpt2Weights {
-  const fileNames = matchNames(file, config);
-  const created: tf.Tensor[] = [];
-  const load = <T extends tf.Tensor>(bare: string): T => {
-    const { data, shape } = file.readFloat32(fileNames.get(bare)!);
-    const tensor = tf.tensor(data, [...shape], 'float32') as T;
-    created.push(tensor);
-    return tensor;
-  };
-  try {
-    const layerNorm = (prefix: string): LayerNormWeights => ({ gamma: load(`${prefix}.weight`), beta: load(`${prefix}.bias`) });
-    const linear = (prefix: string): LinearWeights => ({ weight: load(`${prefix}.weight`), bias: load(`${prefix}.bias`) });
-    return {
-      wte: load('wte.weight'),
-      wpe: load('wpe.weight'),
-      blocks: Array.from({ length: config.numLayers }, (_, i) => ({
-        ln1: layerNorm(`h.${i}.ln_1`),
-        attnQkv: linear(`h.${i}.attn.c_attn`),
-        attnProj: linear(`h.${i}.attn.c_proj`),
-        ln2: layerNorm(`h.${i}.ln_2`),
-        mlpFc: linear(`h.${i}.mlp.c_fc`),
-        mlpProj: linear(`h.${i}.mlp.c_proj`),
-      })),
-      lnF: layerNorm('ln_f'),
-    };
-  } catch (err) {
-    tf.dispose(created);
-    throw err;
+/** float32 bytes of a GPT-2's weights, from its config alone. */
+export function gpt2WeightBytes(config: Gpt2Config): WeightBytes {
+  let total = 0;
+  let matrices = config.vocabSize * config.hiddenSize; // wte, which is also the head
+  for (const [name, shape] of expectedShapes(config)) {
+    const count = shape.reduce((p, n) => p * n, 1);
+    total += count;
+    if (/\.c_(attn|proj|fc)\.weight$/.test(name)) matrices += count;
   }
+  return { total: total * 4, matrices: matrices * 4 };
+}
+
+/** Reads every GPT-2 weight into `placement`, which the caller disposes (on failure too). */
+export function importGpt2Weights(file: WeightSource, config: Gpt2Config, placement: WeightPlacement): Gpt2Weights {
+  const fileNames = matchNames(file, config);
+  const read = (bare: string) => file.readFloat32(fileNames.get(bare)!);
+  const layerNorm = (prefix: string): LayerNormWeights => ({ gamma: placement.tensor(read(`${prefix}.weight`)), beta: placement.tensor(read(`${prefix}.bias`)) });
+  const linear = (prefix: string): FrozenLinear => placement.linear(read(`${prefix}.weight`), read(`${prefix}.bias`), 'in-out');
+  const embedding = placement.embedding(read('wte.weight'));
+  return {
+    embedding,
+    head: embedding.tiedHead(),
+    wpe: placement.tensor(read('wpe.weight')),
+    blocks: Array.from({ length: config.numLayers }, (_, i) => ({
+      ln1: layerNorm(`h.${i}.ln_1`),
+      attnQkv: linear(`h.${i}.attn.c_attn`),
+      attnProj: linear(`h.${i}.attn.c_proj`),
+      ln2: layerNorm(`h.${i}.ln_2`),
+      mlpFc: linear(`h.${i}.mlp.c_fc`),
+      mlpProj: linear(`h.${i}.mlp.c_proj`),
+    })),
+    lnF: layerNorm('ln_f'),
+  };
 }

@@ -5,13 +5,18 @@
  */
 import { gelu } from '../activations.js';
 import { EngineError } from '../engine-error.js';
-import { nativeAttention, nativeGelu, nativeLayerNorm } from '../native/native-ops.js';
+import { assertActivationsFit } from '../memory-budget.js';
+import { gatherRows, nativeAttention, nativeGelu, nativeLayerNorm } from '../native/native-ops.js';
 import { assertTensorFits } from '../tensor-limit.js';
 import { tf } from '../tf.js';
-import { FrozenLinear } from './frozen-linear.js';
+import type { FrozenLinear } from './frozen-linear.js';
 import type { FrozenModel, ModelDimensions } from './frozen-model.js';
 import type { Gpt2Config } from './gpt2-config.js';
-import type { Gpt2Weights, LayerNormWeights, LinearWeights } from './gpt2-weights.js';
+import type { Gpt2BlockWeights, Gpt2Weights, LayerNormWeights } from './gpt2-weights.js';
+import type { WeightPlacement } from './weight-placement.js';
+
+/** Whether a gradient tape is recording: a pass then keeps its activations until the backward pass. */
+const isTraining = () => (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 
 /** Added to the attention scores of keys a query may not see; exp() of it is exactly 0. */
 const MASKED = -1e9;
@@ -62,18 +67,21 @@ function paddedBatch(lengths: readonly number[], T: number, P: number): Sequence
   return { B: lengths.length, T, lengths, mask: attentionMask(lengths, T, P), pack: keepRows, unpack: keepRows };
 }
 
-/** Packs and unpacks by a one-hot (Σ lengths, B·T) matrix: one matMul each way, differentiable on every backend. */
+/** Packs and unpacks by row gathers (each the other's gradient): O(rows · d), on the addon's backends. */
 function packedBatch(lengths: readonly number[], T: number): SequenceBatch {
   const base = { B: lengths.length, T, lengths, mask: null };
   if (lengths.every((length) => length === T)) return { ...base, pack: keepRows, unpack: keepRows };
   const rows = lengths.reduce((sum, length) => sum + length, 0);
-  const selection = new Float32Array(rows * lengths.length * T);
+  const packed = new Int32Array(rows); // packed row → padded row
+  const padded = new Int32Array(lengths.length * T).fill(-1); // padded row → packed row, −1 for padding
   let row = 0;
   lengths.forEach((length, b) => {
-    for (let j = 0; j < length; j++, row++) selection[row * lengths.length * T + b * T + j] = 1;
+    for (let j = 0; j < length; j++, row++) {
+      packed[row] = b * T + j;
+      padded[b * T + j] = row;
+    }
   });
-  const select = tf.tensor2d(selection, [rows, lengths.length * T]);
-  return { ...base, pack: (x) => tf.matMul(select, x), unpack: (x) => tf.matMul(select, x, true) };
+  return { ...base, pack: (x) => gatherRows(x, packed, padded), unpack: (x) => gatherRows(x, padded, packed) };
 }
 
 /** The parts the OpenBLAS addon's fused kernels can run, or TF.js compositions where it does not. */
@@ -93,6 +101,8 @@ const NATIVE_OPS: ModelOps = {
 };
 
 class Gpt2Block {
+  private readonly ln1: LayerNormWeights;
+  private readonly ln2: LayerNormWeights;
   private readonly qkv: FrozenLinear;
   private readonly proj: FrozenLinear;
   private readonly fc: FrozenLinear;
@@ -100,17 +110,11 @@ class Gpt2Block {
 
   constructor(
     private readonly config: Gpt2Config,
-    private readonly ln1: LayerNormWeights,
-    private readonly ln2: LayerNormWeights,
-    linears: { attnQkv: LinearWeights; attnProj: LinearWeights; mlpFc: LinearWeights; mlpProj: LinearWeights },
+    weights: Gpt2BlockWeights,
     private readonly scoreScale: number,
-    frozenLinear: (w: LinearWeights) => FrozenLinear,
     private readonly ops: ModelOps,
   ) {
-    this.qkv = frozenLinear(linears.attnQkv);
-    this.proj = frozenLinear(linears.attnProj);
-    this.fc = frozenLinear(linears.mlpFc);
-    this.fcProj = frozenLinear(linears.mlpProj);
+    ({ ln1: this.ln1, ln2: this.ln2, attnQkv: this.qkv, attnProj: this.proj, mlpFc: this.fc, mlpProj: this.fcProj } = weights);
   }
 
   /**
@@ -119,11 +123,14 @@ class Gpt2Block {
    * this block's [q | k | v] rows (B·T, 3d), the `past` of positions that follow.
    */
   apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D): { out: tf.Tensor2D; qkv: tf.Tensor2D } {
-    const eps = this.config.layerNormEpsilon;
-    const qkv = this.qkv.apply(this.ops.layerNorm(x, this.ln1, eps));
-    const attended = tf.add<tf.Tensor2D>(x, this.proj.apply(this.attention(qkv, batch, past)));
-    const hidden = this.ops.gelu(this.fc.apply(this.ops.layerNorm(attended, this.ln2, eps)));
-    return { out: tf.add(attended, this.fcProj.apply(hidden)), qkv };
+    // Its own tidy: without a gradient tape the layer's intermediates go at once (with one, the tape keeps what it needs).
+    return tf.tidy(() => {
+      const eps = this.config.layerNormEpsilon;
+      const qkv = this.qkv.apply(this.ops.layerNorm(x, this.ln1, eps));
+      const attended = tf.add<tf.Tensor2D>(x, this.proj.apply(this.attention(qkv, batch, past)));
+      const hidden = this.ops.gelu(this.fc.apply(this.ops.layerNorm(attended, this.ln2, eps)));
+      return { out: tf.add<tf.Tensor2D>(attended, this.fcProj.apply(hidden)), qkv };
+    });
   }
 
   /** Context (one row per row of qkv) of the heads' attention over `past` and the sequence's own positions. */
@@ -148,20 +155,17 @@ export class Gpt2Model implements FrozenModel {
   readonly modelType = 'gpt2';
   readonly dims: ModelDimensions;
   private readonly blocks: Gpt2Block[];
-  private readonly head: FrozenLinear;
-  /** Tensors made here (transposes) and the imported weights, all disposed together. */
-  private readonly owned: tf.Tensor[];
-
   private readonly ops: ModelOps;
 
   /**
-   * @param options.precomputeTransposes keep Wᵀ of every layer for the backward pass (see FrozenLinear)
-   * @param options.nativeOps run attention and GELU on the OpenBLAS addon's fused kernels (see native-ops.ts)
+   * @param placement where `weights` live; the model disposes it
+   * @param options.nativeOps run attention, GELU, layer norm and row packing on the OpenBLAS addon's fused kernels (see native-ops.ts)
    */
   constructor(
     private readonly config: Gpt2Config,
     private readonly weights: Gpt2Weights,
-    { precomputeTransposes, nativeOps }: { precomputeTransposes: boolean; nativeOps: boolean },
+    private readonly placement: WeightPlacement,
+    { nativeOps }: { nativeOps: boolean },
   ) {
     this.ops = nativeOps ? NATIVE_OPS : PORTABLE_OPS;
     this.dims = {
@@ -170,31 +174,15 @@ export class Gpt2Model implements FrozenModel {
       maxPositions: config.maxPositions,
       numLayers: config.numLayers,
     };
-    const blockTensors = weights.blocks.flatMap((b) =>
-      Object.values(b).flatMap((w: LayerNormWeights | LinearWeights): tf.Tensor[] => Object.values(w)),
-    );
-    this.owned = [weights.wte, weights.wpe, weights.lnF.gamma, weights.lnF.beta, ...blockTensors];
-    const keep = <T extends tf.Tensor>(t: T): T => {
-      this.owned.push(t);
-      return t;
-    };
-    const frozenLinear = ({ weight, bias }: LinearWeights) =>
-      new FrozenLinear(weight, bias, precomputeTransposes ? keep(tf.transpose(weight)) : null);
     this.blocks = weights.blocks.map((w, i) => {
       const headSize = config.hiddenSize / config.numHeads;
       const scale = (config.scaleAttnWeights ? 1 / Math.sqrt(headSize) : 1) / (config.scaleAttnByInverseLayerIdx ? i + 1 : 1);
-      return new Gpt2Block(config, w.ln1, w.ln2, w, scale, frozenLinear, this.ops);
+      return new Gpt2Block(config, w, scale, this.ops);
     });
-    // The head is tied to the token embeddings: logits = h·wteᵀ, so W = wteᵀ and Wᵀ = wte.
-    this.head = new FrozenLinear(keep(tf.transpose(weights.wte)), null, weights.wte);
-  }
-
-  get tokenEmbeddings(): tf.Tensor2D {
-    return this.weights.wte;
   }
 
   embed(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather<tf.Tensor>(this.weights.wte, ids) as tf.Tensor3D;
+    return this.weights.embedding.lookup(ids) as tf.Tensor3D;
   }
 
   transform(inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
@@ -239,12 +227,15 @@ export class Gpt2Model implements FrozenModel {
   }
 
   logits(hidden: tf.Tensor2D): tf.Tensor2D {
-    assertTensorFits('the logits (rows, V)', [hidden.shape[0], this.config.vocabSize]);
-    return this.head.apply(hidden);
+    const [rows, V] = [hidden.shape[0], this.config.vocabSize];
+    assertTensorFits('the logits (rows, V)', [rows, V]);
+    // The logits, their log-softmax and, when training, its gradient.
+    assertActivationsFit(`the logits of ${rows} rows over ${V} tokens`, 4 * rows * V * (isTraining() ? 3 : 2));
+    return this.weights.head.apply(hidden);
   }
 
   dispose(): void {
-    tf.dispose(this.owned);
+    this.placement.dispose();
   }
 
   private checkInput(inputs: tf.Tensor3D, lengths: readonly number[], prefixRows: number): void {
@@ -262,11 +253,20 @@ export class Gpt2Model implements FrozenModel {
     this.assertActivationsFit(B, L, prefixRows);
   }
 
-  /** The largest tensors of a pass over B rows of T positions that follow P shared ones. */
+  /** The largest tensors, and all the activations, of a pass over B rows of T positions that follow P shared ones. */
   private assertActivationsFit(B: number, T: number, P: number): void {
-    const { hiddenSize: d, numHeads: H, innerSize } = this.config;
+    const { hiddenSize: d, numHeads: H, innerSize, numLayers } = this.config;
     assertTensorFits("the batch's attention scores (B, H, T, P + T)", [B, H, T, P + T]);
     assertTensorFits("the batch's query, key and value rows (B·T, 3d)", [B * T, 3 * d]);
     assertTensorFits("the batch's MLP activations (B·T, inner)", [B * T, innerSize]);
+    // A block's tensors per row: its input, two norms, [q|k|v], context, projection, sum, two MLP widths, output;
+    // and the attention probabilities (the portable path's scores and mask as well).
+    const rowFloats = 10 * d + 2 * innerSize;
+    const probFloats = B * H * T * (P + T) * (this.ops.nativeAttention ? 1 : 3);
+    const layerBytes = 4 * (B * T * rowFloats + probFloats + P * rowFloats);
+    const training = isTraining();
+    // Training keeps every block's tensors for the backward pass; inference frees each block's as it goes.
+    const bytes = (training ? numLayers : 2) * layerBytes + 4 * 3 * B * T * d;
+    assertActivationsFit(`${training ? 'training' : 'inference'} on ${B} rows of ${T} positions (after ${P} prompt rows)`, bytes);
   }
 }

@@ -1,23 +1,29 @@
 /**
- * Loads a frozen model from a Hugging Face folder (`config.json` + `model.safetensors`). Each
- * supported `model_type` registers its loader here.
+ * Loads a frozen model from a Hugging Face folder (`config.json` + `model.safetensors`, or its
+ * shards and `model.safetensors.index.json`). Each supported `model_type` registers its loader
+ * here. Before any weight is read, the bytes the model needs on the active path are checked
+ * against what the process has free (memory-budget.ts): a model that cannot fit is refused.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { activeBackend } from '../backend.js';
+import { basename, join } from 'node:path';
+import { activeBackend, backendLabel } from '../backend.js';
 import { EngineError } from '../engine-error.js';
-import { SafetensorsFile } from '../safetensors.js';
+import { assertWeightsFit } from '../memory-budget.js';
 import { assertTensorFits } from '../tensor-limit.js';
 import type { FrozenModel, ModelDimensions } from './frozen-model.js';
 import { Gpt2Model } from './gpt2.js';
 import { parseGpt2Config } from './gpt2-config.js';
-import { importGpt2Weights } from './gpt2-weights.js';
+import { gpt2WeightBytes, importGpt2Weights } from './gpt2-weights.js';
+import { openModelWeights, type WeightSource } from './model-weights-file.js';
+import { choosePlacement, type WeightBytes, type WeightPlacement } from './weight-placement.js';
 
 interface ModelType {
   /** The dimensions a config.json declares, checked. */
   dims(config: Record<string, unknown>, configPath: string): ModelDimensions;
-  load(config: Record<string, unknown>, configPath: string, weights: SafetensorsFile): FrozenModel;
+  /** The float32 bytes of its weights, from the config alone. */
+  weightBytes(config: Record<string, unknown>, configPath: string): WeightBytes;
+  load(config: Record<string, unknown>, configPath: string, weights: WeightSource, placement: WeightPlacement): FrozenModel;
 }
 
 const MODEL_TYPES: Record<string, ModelType> = {
@@ -26,14 +32,11 @@ const MODEL_TYPES: Record<string, ModelType> = {
       const { vocabSize, hiddenSize, maxPositions, numLayers } = parseGpt2Config(configPath, raw);
       return { vocabSize, hiddenSize, maxPositions, numLayers };
     },
-    load: (raw, configPath, weights) => {
+    weightBytes: (raw, configPath) => gpt2WeightBytes(parseGpt2Config(configPath, raw)),
+    load: (raw, configPath, weights, placement) => {
       const config = parseGpt2Config(configPath, raw);
       assertTensorFits('the token embeddings (V, d)', [config.vocabSize, config.hiddenSize]);
-      const backend = activeBackend();
-      return new Gpt2Model(config, importGpt2Weights(weights, config), {
-        precomputeTransposes: !backend.fastTransposedMatMul,
-        nativeOps: backend.nativeKernels.active,
-      });
+      return new Gpt2Model(config, importGpt2Weights(weights, config, placement), placement, { nativeOps: activeBackend().nativeKernels.active });
     },
   },
 };
@@ -72,15 +75,43 @@ export async function readModelInfo(dir: string): Promise<{ modelType: string; d
   return { modelType, dims: type.dims(config, configPath) };
 }
 
-/** Loads the model in `dir` on the active backend. Its weights are never trainable. */
+const WHAT_TO_CHANGE =
+  'give the process more memory (a larger machine or container, or a higher memory limit if one is configured), ' +
+  'keep other models out of this process, or use a smaller model';
+
+/** Throws MODEL_TOO_LARGE unless the weights of the model (`config`) fit on the active path with `placement`. */
+function assertModelFits(dir: string, type: ModelType, config: Record<string, unknown>, configPath: string, placement: WeightPlacement): void {
+  const need = placement.need(type.weightBytes(config, configPath));
+  const onWasmWithoutAddon = activeBackend().tfjsName === 'wasm' && need.wasmHeap > 0;
+  const remedy = onWasmWithoutAddon ? `build the OpenBLAS addon (native/), which keeps weights out of the WebAssembly heap, or ${WHAT_TO_CHANGE}` : WHAT_TO_CHANGE;
+  assertWeightsFit(`the model in ${basename(dir)} (on ${backendLabel(activeBackend())}, weights in ${placement.label})`, need, remedy);
+}
+
+/** Checks from config.json alone that the model in `dir` would fit now on the active path; throws MODEL_TOO_LARGE if not. */
+export async function assertModelLoadable(dir: string): Promise<void> {
+  const { config, configPath, type } = await readModelType(dir);
+  const placement = choosePlacement();
+  try {
+    assertModelFits(dir, type, config, configPath, placement);
+  } finally {
+    placement.dispose();
+  }
+}
+
+/** Loads the model in `dir` on the active backend, once it is known to fit. Its weights are never trainable. */
 export async function loadFrozenModel(dir: string): Promise<FrozenModel> {
   const { config, configPath, type } = await readModelType(dir);
-  const weightsPath = join(dir, 'model.safetensors');
-  if (!existsSync(weightsPath)) throw new EngineError('MODEL_WEIGHTS_MISMATCH', `${weightsPath} does not exist`);
-  const weights = SafetensorsFile.open(weightsPath);
+  const placement = choosePlacement();
   try {
-    return type.load(config, configPath, weights);
-  } finally {
-    weights.close();
+    assertModelFits(dir, type, config, configPath, placement);
+    const weights = openModelWeights(dir);
+    try {
+      return type.load(config, configPath, weights, placement);
+    } finally {
+      weights.close();
+    }
+  } catch (err) {
+    placement.dispose();
+    throw err;
   }
 }

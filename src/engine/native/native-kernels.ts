@@ -2,8 +2,9 @@
  * Registers the OpenBLAS addon's kernels with TensorFlow.js on the backends whose tensor memory it
  * can read in place (the wasm heap, the cpu backend's arrays): its gemm stands in for matMul
  * (BatchMatMul, _FusedMatMul; cases it does not cover fall through to the backend's kernel, and
- * TF.js builds their gradients from the same forward kernels), and the fused attention and GELU
- * and layer-norm kernels behind native-ops.ts are added.
+ * TF.js builds their gradients from the same forward kernels), and the fused attention, GELU and
+ * layer-norm kernels, the matMul by a frozen matrix in host memory and the row gather behind
+ * native-ops.ts are added.
  */
 import { tf } from '../tf.js';
 import { planGemm } from './gemm-plan.js';
@@ -48,6 +49,25 @@ export const GELU_KERNEL = 'LoptGelu';
 export const GELU_GRAD_KERNEL = 'LoptGeluGrad';
 export const LAYER_NORM_KERNEL = 'LoptLayerNorm';
 export const LAYER_NORM_GRAD_KERNEL = 'LoptLayerNormGrad';
+export const HOST_MATMUL_KERNEL = 'LoptHostMatMul';
+export const GATHER_ROWS_KERNEL = 'LoptGatherRows';
+
+/**
+ * out (m, n) = x (m, k) · B (+ bias on every row), where B is a frozen matrix in host memory, not
+ * a tensor (so it takes no room in the wasm heap): stored (k, n), or (n, k) when `transposed`.
+ */
+export interface HostMatMulAttrs {
+  readonly matrix: Float32Array;
+  readonly k: number;
+  readonly n: number;
+  readonly transposed: boolean;
+  readonly bias: Float32Array | null;
+}
+
+/** Row i of the output is row index[i] of the input, or zeros where index[i] is −1. */
+export interface GatherRowsAttrs {
+  readonly index: Int32Array;
+}
 
 export interface AttentionAttrs {
   readonly lengths: number[];
@@ -138,7 +158,31 @@ const layerNormGradKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; dy: Tensor
   return dx;
 };
 
+const ONE_MATRIX = Int32Array.of(0);
+
+const hostMatMulKernel: Kernel<{ x: TensorInfo }> = (addon, memory, { inputs: { x }, attrs }) => {
+  const { matrix, k, n, transposed, bias } = attrs as unknown as HostMatMulAttrs;
+  const m = x.shape[0]!;
+  const out = memory.allocate([m, n]);
+  addon.gemm(memory.view(x), matrix, memory.view(out), bias, ONE_MATRIX, ONE_MATRIX, 1, 1, m, n, k, false, transposed);
+  return out;
+};
+
+const gatherRowsKernel: Kernel<{ x: TensorInfo }> = (_addon, memory, { inputs: { x }, attrs }) => {
+  const { index } = attrs as unknown as GatherRowsAttrs;
+  const width = x.shape[1]!;
+  const out = memory.allocate([index.length, width]);
+  const [source, target] = [memory.view(x), memory.view(out)];
+  index.forEach((row, i) => {
+    if (row < 0) target.fill(0, i * width, (i + 1) * width); // the wasm heap is not zeroed
+    else target.set(source.subarray(row * width, (row + 1) * width), i * width);
+  });
+  return out;
+};
+
 const ADDED_KERNELS: Record<string, Kernel<never>> = {
+  [HOST_MATMUL_KERNEL]: hostMatMulKernel,
+  [GATHER_ROWS_KERNEL]: gatherRowsKernel,
   [LAYER_NORM_KERNEL]: layerNormKernel,
   [LAYER_NORM_GRAD_KERNEL]: layerNormGradKernel,
   [ATTENTION_KERNEL]: attentionKernel,

@@ -4,8 +4,10 @@
  * compositions of TF.js ops when they are loaded.
  */
 import { tf } from '../tf.js';
+import { EngineError } from '../engine-error.js';
 import {
-  ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, type AttentionAttrs,
+  ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, GATHER_ROWS_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, HOST_MATMUL_KERNEL, LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL, type AttentionAttrs, type HostMatMulAttrs,
 } from './native-kernels.js';
 
 type SaveFunc = (tensors: tf.Tensor[]) => void;
@@ -52,5 +54,43 @@ export function nativeLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Ten
       gradFunc: (dy, [saved]) => run(LAYER_NORM_GRAD_KERNEL, { x: saved!, gamma, dy: dy as tf.Tensor }, { epsilon }) as tf.Tensor,
     };
   });
+  return op(x) as tf.Tensor2D;
+}
+
+/** A frozen matrix in host memory: `data` row-major, [in, out] or, `transposed`, [out, in]. */
+export interface HostMatrix {
+  readonly data: Float32Array;
+  readonly inSize: number;
+  readonly outSize: number;
+  readonly transposed: boolean;
+}
+
+/**
+ * x (m, in) → x·W (+ bias) for a frozen W that stays in host memory: the gemm reads it in place,
+ * so it is never copied into the backend (nor transposed: dx = dy·Wᵀ reads the same floats).
+ */
+export function hostLinear({ data, inSize, outSize, transposed }: HostMatrix, bias: Float32Array | null): (x: tf.Tensor2D) => tf.Tensor2D {
+  const forward: HostMatMulAttrs = { matrix: data, k: inSize, n: outSize, transposed, bias };
+  const backward: HostMatMulAttrs = { matrix: data, k: outSize, n: inSize, transposed: !transposed, bias: null };
+  const op = tf.customGrad((x) => ({
+    value: run(HOST_MATMUL_KERNEL, { x: x as tf.Tensor }, forward) as tf.Tensor,
+    gradFunc: (dy) => run(HOST_MATMUL_KERNEL, { x: dy as tf.Tensor }, backward) as tf.Tensor,
+  }));
+  return (x) => {
+    if (x.shape[1] !== inSize) throw new EngineError('BAD_ARGUMENT', `a linear layer of ${inSize} inputs got rows of ${x.shape[1]}`);
+    return op(x) as tf.Tensor2D;
+  };
+}
+
+/**
+ * Rows of x (rows, w) picked by `index` (−1: a row of zeros). `inverse` must undo it (row
+ * index[i] of x goes to row i, so inverse[index[i]] = i, and −1 where x has rows not picked):
+ * the gradient is the gather by `inverse`. Packs and unpacks padded batches in O(rows · w).
+ */
+export function gatherRows(x: tf.Tensor2D, index: Int32Array, inverse: Int32Array): tf.Tensor2D {
+  const op = tf.customGrad((input) => ({
+    value: run(GATHER_ROWS_KERNEL, { x: input as tf.Tensor }, { index }) as tf.Tensor,
+    gradFunc: (dy) => run(GATHER_ROWS_KERNEL, { x: dy as tf.Tensor }, { index: inverse }) as tf.Tensor,
+  }));
   return op(x) as tf.Tensor2D;
 }

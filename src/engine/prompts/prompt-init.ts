@@ -22,7 +22,7 @@ export function initialRows(spec: ResolvedPromptSpec, model: FrozenModel, encode
     const text = encode(spec.initText!);
     ids = Array.from({ length: n }, (_, i) => text[i % text.length]!);
   }
-  return tf.tidy(() => tf.gather(model.tokenEmbeddings, tf.tensor1d(ids, 'int32')));
+  return tf.tidy(() => tf.reshape(model.embed(tf.tensor2d(ids, [1, n], 'int32')), [n, d]));
 }
 
 /** U [n, r], V [r, d] with U·V the best rank-r approximation of rows [n, d]. */
