@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, initBackend, type BackendName, type NativeKernelsMode } from '../src/engine/backend.js';
 import { TASK_CATALOG } from '../src/engine/tasks/task-catalog.js';
 import { readDatasetFile } from '../src/engine/datasets/parse-dataset.js';
+import type { ModelDimensions } from '../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../src/engine/models/load-model.js';
 import { loadNativeAddon } from '../src/engine/native/native-addon.js';
 import { NATIVE_KERNEL_BACKENDS } from '../src/engine/native/native-kernels.js';
@@ -29,6 +30,7 @@ import { loadTokenizer } from '../src/engine/tokenizer.js';
 import { trainPrompt } from '../src/engine/training/trainer.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
 import { findTorchPython, runPytorchBaseline, type BaselineRun } from './pytorch-baseline.js';
+import { gpt2StepFlops, measureSgemmGflops, type StepShape } from './step-flops.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,6 +72,8 @@ interface Row { method: string; path: string; trainableParameters: number; media
 const rowsOut: Row[] = [];
 const baselines = new Map<PromptMethod, BaselineRun>();
 let tokens = 0;
+let stepShape: StepShape | undefined;
+let modelDims: ModelDimensions | undefined;
 
 function report(row: Row): void {
   rowsOut.push(row);
@@ -97,6 +101,8 @@ for (const backend of args.backends.split(',') as BackendName[]) {
     const train = encoder.encodeAll(rows);
     const objective = objectiveFor(encoder, model);
     tokens = objective.tokens(train, N);
+    stepShape = { lengths: train.map((e) => objective.tokens([e], 0)), prefix: N, scoredRows: train.length };
+    modelDims = model.dims;
     for (const method of methods) {
       const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method, n: N, ...(method === 'pt' ? {} : { r: R }) }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));
       if (python && !baselines.has(method)) {
@@ -133,4 +139,14 @@ for (const backend of args.backends.split(',') as BackendName[]) {
   }
 }
 log(`* step time ÷ the fastest PyTorch step of the same method measured above (below 1: faster than PyTorch); ${tokens} token positions per step`);
+if (stepShape && modelDims) {
+  const flops = gpt2StepFlops(modelDims, stepShape);
+  const rows = stepShape.lengths.reduce((a, b) => a + b, 0);
+  const gflops = measureSgemmGflops(rows, modelDims.hiddenSize, 4 * modelDims.hiddenSize);
+  if (gflops) {
+    const limitMs = flops / (gflops * 1e9) * 1000;
+    log(`physical limit: ${(flops / 1e9).toFixed(1)} GFLOP of matrix multiplies per step ÷ ${gflops.toFixed(1)} GFLOP/s (OpenBLAS sgemm ${rows}×${modelDims.hiddenSize}·${modelDims.hiddenSize}×${4 * modelDims.hiddenSize}, its current threads) = ${limitMs.toFixed(0)} ms`);
+    for (const row of rowsOut) log(`  ${row.path.padEnd(26)} ${row.method.padEnd(6)} ${(row.medianStepMs / limitMs).toFixed(2)}× the limit`);
+  }
+}
 if (args.json) console.log(JSON.stringify({ model: args.model, batch: BATCH, n: N, r: R, tokens, baselines: Object.fromEntries(baselines), results: rowsOut }, null, 2));

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_JOB_LIMITS, JOB_LIMIT_SETTINGS, type JobLimits } from './api/job-limits.js';
-import { parseBackendPreference, parseNativeKernelsMode, type BackendPreference, type NativeKernelsMode } from './engine/backend.js';
+import { parseBackendPreference, parseNativeKernelsMode, type BackendOptions, type BackendPreference, type NativeKernelsMode } from './engine/backend.js';
 
 export interface Config {
   /** Interface the API listens on. @defaultValue `0.0.0.0` */
@@ -26,6 +26,10 @@ export interface Config {
   readonly queuePrefix: string;
   /** Frozen models served: id → Hugging Face folder. @defaultValue `gpt2-mini` from `../shared/models` beside the checkout */
   readonly models: ReadonlyMap<string, string>;
+  /** The models the API's inference thread loads (LOPT_INFERENCE_MODELS, ids of LOPT_MODELS): the others are trained but not served here. @defaultValue all of them */
+  readonly inferenceModels: ReadonlyMap<string, string>;
+  /** Bytes each process may use (LOPT_MEMORY_LIMIT_MB); models and batches that would not fit are refused. @defaultValue the machine's or container's memory */
+  readonly memoryLimitBytes: number | undefined;
   /** Bounds on one job's work, checked at submit (LOPT_MAX_JOB_STEPS, …; see src/api/job-limits.ts). */
   readonly jobLimits: JobLimits;
   /** Largest dataset upload, in bytes. @defaultValue 20 MiB */
@@ -87,6 +91,24 @@ function parseModels(raw: string): Map<string, string> {
   return models;
 }
 
+/** `id,id` of `models`, or all of them when unset; empty: none. */
+function parseModelSubset(raw: string | undefined, models: ReadonlyMap<string, string>): Map<string, string> {
+  if (raw === undefined) return new Map(models);
+  const ids = raw.split(',').map((id) => id.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !models.has(id));
+  if (unknown.length) throw new ConfigError(`LOPT_INFERENCE_MODELS names models LOPT_MODELS does not: ${unknown.join(', ')}`);
+  return new Map(ids.map((id) => [id, models.get(id)!]));
+}
+
+/** What every process's backend is started with. */
+export function backendOptionsOf(config: Config): BackendOptions {
+  return {
+    nativeKernels: config.nativeKernels,
+    nativeThreads: config.nativeThreads,
+    ...(config.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: config.memoryLimitBytes }),
+  };
+}
+
 function readJobLimits(env: NodeJS.ProcessEnv): JobLimits {
   const read = (limit: keyof JobLimits) => integer(env, JOB_LIMIT_SETTINGS[limit], DEFAULT_JOB_LIMITS[limit], 1);
   return {
@@ -109,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   };
   const workers = integer(env, 'LOPT_WORKERS', 1, 0, 64);
+  const models = parseModels(env.LOPT_MODELS ?? DEFAULT_MODELS);
+  const memoryLimitMb = env.LOPT_MEMORY_LIMIT_MB ? integer(env, 'LOPT_MEMORY_LIMIT_MB', 0, 64) : undefined;
   return {
     host: env.HOST ?? '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -119,7 +143,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/lopt',
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: env.LOPT_QUEUE_PREFIX ?? 'lopt',
-    models: parseModels(env.LOPT_MODELS ?? DEFAULT_MODELS),
+    models,
+    inferenceModels: parseModelSubset(env.LOPT_INFERENCE_MODELS, models),
+    memoryLimitBytes: memoryLimitMb === undefined ? undefined : memoryLimitMb * 2 ** 20,
     jobLimits: readJobLimits(env),
     maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),
     maxUploadRows: integer(env, 'LOPT_MAX_UPLOAD_ROWS', 200_000, 1),

@@ -13,6 +13,7 @@ time per form and thread count, and the first step's loss (to check that both si
 the same thing).
 """
 import json
+import os
 import statistics
 import struct
 import sys
@@ -21,10 +22,11 @@ import time
 import numpy as np
 import torch
 
-DTYPES = {"F32": np.float32, "F16": np.float16}
+DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 
 
 def read_safetensors(path):
+    """Every tensor of one file as float32 (BF16: its bits are the top half of a float32's)."""
     with open(path, "rb") as f:
         size = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(size))
@@ -35,7 +37,22 @@ def read_safetensors(path):
             continue
         start, end = meta["data_offsets"]
         array = np.frombuffer(body[start:end], dtype=DTYPES[meta["dtype"]]).reshape(meta["shape"])
+        if meta["dtype"] == "BF16":
+            array = (array.astype(np.uint32) << 16).view(np.float32)
         tensors[name.removeprefix("transformer.")] = torch.from_numpy(array.astype(np.float32))
+        del array
+    return tensors
+
+
+def read_weights(folder):
+    """A folder's weights: model.safetensors, or the shards its model.safetensors.index.json lists."""
+    if os.path.exists(f"{folder}/model.safetensors"):
+        return read_safetensors(f"{folder}/model.safetensors")
+    with open(f"{folder}/model.safetensors.index.json") as f:
+        shards = sorted(set(json.load(f)["weight_map"].values()))
+    tensors = {}
+    for shard in shards:
+        tensors.update(read_safetensors(f"{folder}/{shard}"))
     return tensors
 
 
@@ -43,7 +60,7 @@ class FrozenGpt2:
     def __init__(self, folder):
         with open(f"{folder}/config.json") as f:
             config = json.load(f)
-        self.w = read_safetensors(f"{folder}/model.safetensors")
+        self.w = read_weights(folder)
         self.layers = config["n_layer"]
         self.heads = config["n_head"]
         self.eps = config["layer_norm_epsilon"]

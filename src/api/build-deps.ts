@@ -1,6 +1,6 @@
 /** Connects what the API needs, from configuration; `close` releases it all. */
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { backendOptionsOf, type Config } from '../config.js';
 import { connectDatabase } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
 import { startInferenceThread } from '../inference/inference-service.js';
@@ -19,7 +19,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
   const trainQueue = createTrainQueue(queueConnection, config.queuePrefix);
   trainQueue.on('error', onRedisError);
   const uploadParsers = createUploadParsers(config);
-  const inference = startInferenceThread(config.models, config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
+  const inference = startInferenceThread(config.inferenceModels, config.backend, backendOptionsOf(config));
   const deps: ApiDeps = {
     store: createStore(database),
     models: await createModelRegistry(config.models),

@@ -21,6 +21,11 @@ const ENGINE_STATUS: Partial<Record<EngineError['code'], number>> = {
   DEVICE_FAILED: 503,
   // The backend ran out of memory or aborted: the inference thread restarts itself; the request may be retried.
   BACKEND_FAILED: 503,
+  // The deployment cannot serve the model (left out of the API, or too large for its memory): said as such, not hidden.
+  MODEL_NOT_SERVED: 503,
+  MODEL_TOO_LARGE: 503,
+  // The request's inputs are too many or too long for the memory inference has.
+  BATCH_TOO_LARGE: 413,
   MODEL_CONFIG_INVALID: 500,
   MODEL_WEIGHTS_MISMATCH: 500,
   SAFETENSORS_INVALID: 500,

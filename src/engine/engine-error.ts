@@ -15,6 +15,8 @@ export type EngineErrorCode =
   | 'MODEL_CONFIG_INVALID'
   | 'MODEL_UNSUPPORTED'
   | 'MODEL_WEIGHTS_MISMATCH'
+  /** The model is not one this process serves (its configuration leaves it out). */
+  | 'MODEL_NOT_SERVED'
   /** A model's weights do not fit the memory the process has for them: nothing was loaded. */
   | 'MODEL_TOO_LARGE'
   /** A pass's activations would not fit: nothing was allocated; smaller or shorter batches would. */

@@ -8,6 +8,7 @@ import { backendLabel, initBackend, type BackendOptions, type BackendPreference 
 import { backendBroken } from '../engine/backend-guard.js';
 import { EngineError } from '../engine/engine-error.js';
 import { classify, generate } from '../engine/infer.js';
+import { assertModelLoadable } from '../engine/models/load-model.js';
 import { TaskEncoder } from '../engine/tasks/task-encoder.js';
 import { tf } from '../engine/tf.js';
 import { createModelCache, type LoadedModel } from '../worker/model-cache.js';
@@ -87,6 +88,29 @@ function fail(id: number, err: unknown): void {
   send({ type: 'error', id, code, message: (err as Error).message });
 }
 
+/** Answers requests for one model in one batch; a batch too large for memory is tried request by request, so only a request too large alone fails. */
+async function answer(group: InferenceRequest[]): Promise<void> {
+  try {
+    const loaded = await models.get(group[0]!.modelId);
+    const encoded: Encoded[] = [];
+    for (const request of group) {
+      try {
+        encoded.push(encode(request, loaded));
+      } catch (err) {
+        fail(request.id, err);
+      }
+    }
+    const results = await runBatch(loaded, encoded);
+    for (const [id, result] of results) send({ type: 'result', id, result });
+  } catch (err) {
+    if (err instanceof EngineError && err.code === 'BATCH_TOO_LARGE' && group.length > 1) {
+      for (const request of group) await answer([request]);
+    } else {
+      for (const request of group) fail(request.id, err);
+    }
+  }
+}
+
 async function drain(): Promise<void> {
   running = true;
   while (pending.length) {
@@ -97,24 +121,7 @@ async function drain(): Promise<void> {
       rows += next.inputs.length;
       taken.push(next);
     }
-    for (const modelId of new Set(taken.map((r) => r.modelId))) {
-      const group = taken.filter((r) => r.modelId === modelId);
-      try {
-        const loaded = await models.get(modelId);
-        const encoded: Encoded[] = [];
-        for (const request of group) {
-          try {
-            encoded.push(encode(request, loaded));
-          } catch (err) {
-            fail(request.id, err);
-          }
-        }
-        const results = await runBatch(loaded, encoded);
-        for (const [id, result] of results) send({ type: 'result', id, result });
-      } catch (err) {
-        for (const request of group) fail(request.id, err);
-      }
-    }
+    for (const modelId of new Set(taken.map((r) => r.modelId))) await answer(taken.filter((r) => r.modelId === modelId));
     // A backend that aborted cannot be trusted again: end this thread, and the service starts a fresh one.
     const broken = backendBroken();
     if (broken) {
@@ -130,9 +137,18 @@ port.on('message', (request: InferenceRequest) => {
   if (!running) void drain();
 });
 
+/** The models that would not fit this process now, each with the reason (checked from config.json: nothing is loaded). */
+async function unservableModels(): Promise<Record<string, string>> {
+  const refused: Record<string, string> = {};
+  for (const [id, folder] of folders) {
+    await assertModelLoadable(folder).catch((err: Error) => (refused[id] = err.message));
+  }
+  return refused;
+}
+
 try {
   const info = await initBackend(backend, backendOptions);
-  send({ type: 'ready', backend: { name: backendLabel(info), ...(info.adapter ? { adapter: info.adapter } : {}) } });
+  send({ type: 'ready', backend: { name: backendLabel(info), ...(info.adapter ? { adapter: info.adapter } : {}), unservable: await unservableModels() } });
 } catch (err) {
   send({ type: 'error', id: null, code: 'BACKEND_UNAVAILABLE', message: (err as Error).message });
 }

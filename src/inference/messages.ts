@@ -2,10 +2,11 @@ import type { Classification } from '../engine/infer.js';
 import type { GpuAdapterInfo } from '../engine/webgpu-device.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
 
-/** The backend the inference thread started, and the GPU it runs on, if any. */
+/** The backend the inference thread started, the GPU it runs on, if any, and the models it cannot load, with why. */
 export interface ReadyBackend {
   readonly name: string;
   readonly adapter?: GpuAdapterInfo;
+  readonly unservable: Readonly<Record<string, string>>;
 }
 
 /** A request to the inference thread: inputs for one stored prompt. */

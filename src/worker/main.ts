@@ -9,7 +9,7 @@
  * ends `failed` with the queue's reason.
  */
 import { DelayedError, Worker } from 'bullmq';
-import { loadConfig } from '../config.js';
+import { backendOptionsOf, loadConfig } from '../config.js';
 import { connectDatabase } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
 import { backendBroken } from '../engine/backend-guard.js';
@@ -25,7 +25,7 @@ import { LOCK_LOST, processTrainJob, SHUTDOWN } from './train-processor.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel).child({ role: 'worker', pid: process.pid });
-const backend = await initBackend(config.backend, { nativeKernels: config.nativeKernels, nativeThreads: config.nativeThreads });
+const backend = await initBackend(config.backend, backendOptionsOf(config));
 log.info({ backend }, `TensorFlow.js backend: ${describeBackend(backend)}`);
 
 const database = connectDatabase(config.databaseUrl);

@@ -14,7 +14,7 @@ export function createModelCache(folders: ReadonlyMap<string, string>) {
   return {
     get(id: string): Promise<LoadedModel> {
       const folder = folders.get(id);
-      if (!folder) return Promise.reject(new EngineError('BAD_ARGUMENT', `model "${id}" is not served here`));
+      if (!folder) return Promise.reject(new EngineError('MODEL_NOT_SERVED', `model "${id}" is not served by this process`));
       let entry = loading.get(id);
       if (!entry) {
         entry = Promise.all([loadFrozenModel(folder), loadTokenizer(folder)]).then(([model, tokenizer]) => ({ model, tokenizer }));

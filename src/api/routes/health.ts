@@ -35,7 +35,13 @@ export async function healthRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     ]);
     const [postgres, redis, backend] = checks;
     if (postgres.status === 'fulfilled' && redis.status === 'fulfilled' && backend.status === 'fulfilled') {
-      const { name, adapter } = backend.value;
+      const { name, adapter, unservable } = backend.value;
+      // A configured model the inference thread cannot hold is a deployment fault that requests would only meet later.
+      if (Object.keys(unservable).length) {
+        const ids = Object.keys(unservable).join(', ');
+        const message = `not ready: the inference thread cannot load ${ids}; give the API more memory or leave them out with LOPT_INFERENCE_MODELS`;
+        return reply.code(503).send(errorBody('NOT_READY', message, { models: unservable }));
+      }
       return { status: 'ready' as const, checks: { postgres: 'ok' as const, redis: 'ok' as const, backend: name }, ...(adapter ? { adapter } : {}) };
     }
     const failures = Object.fromEntries(

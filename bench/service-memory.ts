@@ -1,0 +1,98 @@
+/**
+ * The whole service on one model, as a user runs it: a private instance (API with its inference
+ * thread, and one worker process) serving only `--model`, a short LoPT-1 job on SST-2 to
+ * `succeeded`, then predictions with its prompt. Reports how long each took and the peak resident
+ * memory (VmHWM) of the API process and of the worker, which is what a deployment must plan for.
+ *
+ *   npm run bench:service-memory -- --model DIR [--steps 3] [--batch-size 16] [--rows 64]
+ */
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startLocalService } from '../src/eval/local-service.js';
+import { createServiceClient } from '../src/eval/service-client.js';
+import { DATASETS_DIR } from '../test/helpers/shared.js';
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    steps: { type: 'string', default: '3' },
+    'batch-size': { type: 'string', default: '16' },
+    rows: { type: 'string', default: '64' },
+  },
+});
+if (!args.model) {
+  console.error('usage: --model DIR [--steps N] [--batch-size N] [--rows N]');
+  process.exit(2);
+}
+const MODEL_ID = 'bench-model';
+process.env.LOPT_MODELS = `${MODEL_ID}=${resolve(args.model)}`;
+
+/** Peak and current resident memory of a process, from /proc. */
+async function residentMemory(pid: number): Promise<{ peakMiB: number; nowMiB: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peakMiB: kib('VmHWM') / 1024, nowMiB: kib('VmRSS') / 1024 };
+}
+
+/** The processes whose parent is `pid`. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+  const children: number[] = [];
+  for (const child of pids) {
+    const stat = await readFile(`/proc/${child}/stat`, 'utf8').catch(() => '');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(child);
+  }
+  return children;
+}
+
+const rows = readFileSync(join(DATASETS_DIR, 'sst2', 'train.tsv'), 'utf8').split('\n');
+const sample = [rows[0]!, ...rows.slice(1, 1 + Number(args.rows))].join('\n');
+const started = Date.now();
+const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+const service = await startLocalService({ repoDir: resolve(import.meta.dirname, '..'), workers: 1 });
+try {
+  console.log(`service ready in ${seconds(started)} s (${service.logFile})`);
+  const client = createServiceClient(service.url, service.apiKey);
+  const dataset = await client.uploadDataset('sst2-sample', 'sst2', sample);
+  const submitted = Date.now();
+  const job = await client.submitJob(
+    {
+      model: MODEL_ID, datasetId: dataset.id, task: 'sst2', method: 'lopt1', n: 20, r: 4, validationFraction: 0.25,
+      hyperparameters: { maxSteps: Number(args.steps), batchSize: Number(args['batch-size']) },
+    } as unknown as Parameters<typeof client.submitJob>[0],
+    `bench-${Date.now()}`,
+  );
+  let state = await client.job(job.id);
+  while (state.status === 'queued' || state.status === 'running') {
+    await sleep(1000);
+    state = await client.job(job.id);
+  }
+  console.log(`job ${state.status} in ${seconds(submitted)} s${state.error ? `: ${state.error.code} ${state.error.message}` : ''}`);
+  if (state.status !== 'succeeded') process.exitCode = 1;
+  const { promptId } = state as unknown as { promptId: string | null };
+  if (promptId) {
+    const asked = Date.now();
+    const response = await fetch(new URL(`/v1/prompts/${promptId}/predict`, service.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${service.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ texts: ['a gripping, beautifully made film', 'dull and far too long', 'it was fine', 'I laughed all the way through'] }),
+    });
+    const answer = (await response.json()) as { predictions?: Array<{ label: string }> };
+    console.log(`predict: HTTP ${response.status} in ${seconds(asked)} s (first call loads the model): ${JSON.stringify(answer.predictions?.map((p) => p.label) ?? answer)}`);
+    if (!response.ok) process.exitCode = 1;
+  }
+  const server = (await childrenOf(process.pid))[0];
+  if (server) {
+    const api = await residentMemory(server);
+    console.log(`API process (with its inference thread): peak ${api.peakMiB.toFixed(0)} MiB resident, now ${api.nowMiB.toFixed(0)} MiB`);
+    for (const worker of await childrenOf(server)) {
+      const memory = await residentMemory(worker);
+      console.log(`worker process ${worker}: peak ${memory.peakMiB.toFixed(0)} MiB resident, now ${memory.nowMiB.toFixed(0)} MiB`);
+    }
+  }
+} finally {
+  await service.close();
+}
