@@ -17,10 +17,15 @@ export interface BaselineBatch {
   readonly clip: number;
   readonly steps: number;
   readonly threads: readonly number[];
+  /** The forms of the step to time. @defaultValue both */
+  readonly forms?: readonly BaselineForm[];
 }
 
+export const BASELINE_FORMS = ['per-row', 'shared-prefix'] as const;
+export type BaselineForm = (typeof BASELINE_FORMS)[number];
+
 export interface BaselineResult {
-  readonly form: 'per-row' | 'shared-prefix';
+  readonly form: BaselineForm;
   readonly threads: number;
   readonly medianStepMs: number;
   readonly firstLoss: number;

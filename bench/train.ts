@@ -7,7 +7,7 @@
  *
  *   npm run bench:train -- [--model DIR] [--data FILE.tsv] [--steps N] [--backends wasm,cpu]
  *                          [--paths wasm+openblas,…] [--methods pt,lopt1,lopt2] [--threads N]
- *                          [--python python3|none] [--json]
+ *                          [--python python3|none] [--pytorch-forms per-row,shared-prefix] [--json]
  *
  * --paths keeps only the kernel paths named (wasm, wasm+openblas, cpu, cpu+openblas, …); --threads N pins OpenBLAS and PyTorch
  * to N threads (default: OpenBLAS's own choice, and PyTorch at 1 and 2). Run one copy per core
@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, initBackend, type BackendName, type NativeKernelsMode } from '../src/engine/backend.js';
 import { TASK_CATALOG } from '../src/engine/tasks/task-catalog.js';
 import { readDatasetFile } from '../src/engine/datasets/parse-dataset.js';
-import type { ModelDimensions } from '../src/engine/models/frozen-model.js';
+import { EngineError } from '../src/engine/engine-error.js';
+import type { FrozenModel, ModelDimensions } from '../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../src/engine/models/load-model.js';
 import { loadNativeAddon } from '../src/engine/native/native-addon.js';
 import { NATIVE_KERNEL_BACKENDS } from '../src/engine/native/native-kernels.js';
@@ -29,7 +30,7 @@ import { TaskEncoder } from '../src/engine/tasks/task-encoder.js';
 import { loadTokenizer } from '../src/engine/tokenizer.js';
 import { trainPrompt } from '../src/engine/training/trainer.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
-import { findTorchPython, runPytorchBaseline, type BaselineRun } from './pytorch-baseline.js';
+import { BASELINE_FORMS, findTorchPython, runPytorchBaseline, type BaselineForm, type BaselineRun } from './pytorch-baseline.js';
 import { gpt2StepFlops, measureSgemmGflops, type StepShape } from './step-flops.js';
 
 const { values: args } = parseArgs({
@@ -42,6 +43,7 @@ const { values: args } = parseArgs({
     methods: { type: 'string', default: PROMPT_METHODS.join(',') },
     threads: { type: 'string' },
     python: { type: 'string', default: 'python3,/usr/bin/python3' },
+    'pytorch-forms': { type: 'string', default: BASELINE_FORMS.join(',') },
     json: { type: 'boolean', default: false },
   },
 });
@@ -96,7 +98,14 @@ for (const backend of args.backends.split(',') as BackendName[]) {
       log(`       | ${path.label.padEnd(26)} | not available here`);
       continue;
     }
-    const model = await loadFrozenModel(args.model);
+    let model: FrozenModel;
+    try {
+      model = await loadFrozenModel(args.model);
+    } catch (err) {
+      if (!(err instanceof EngineError && err.code === 'MODEL_TOO_LARGE')) throw err;
+      log(`       | ${path.label.padEnd(26)} | refused: ${err.message}`);
+      continue;
+    }
     const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, tokenizer, { maxPositions: model.dims.maxPositions, promptRows: N });
     const train = encoder.encodeAll(rows);
     const objective = objectiveFor(encoder, model);
@@ -109,6 +118,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
         const baseline = await runPytorchBaseline(python, {
           model: args.model, inputs: train.map((e) => e.input), labels: train.map((e) => e.label!),
           labelTokens: encoder.labelTokens.map((word) => word[0]!), learningRate: LEARNING_RATE, clip: CLIP, steps, threads: threads ? [threads] : [1, 2],
+          forms: args['pytorch-forms'].split(',') as BaselineForm[],
         }, prompt);
         baselines.set(method, baseline);
         for (const result of baseline.results) {

@@ -28,6 +28,8 @@ export interface Config {
   readonly models: ReadonlyMap<string, string>;
   /** The models the API's inference thread loads (LOPT_INFERENCE_MODELS, ids of LOPT_MODELS): the others are trained but not served here. @defaultValue all of them */
   readonly inferenceModels: ReadonlyMap<string, string>;
+  /** The models a worker process loads and trains (LOPT_WORKER_MODELS, ids of LOPT_MODELS): it hands other models' jobs back to the queue for another worker. @defaultValue all of them */
+  readonly workerModels: ReadonlyMap<string, string>;
   /** Bytes each process may use (LOPT_MEMORY_LIMIT_MB); models and batches that would not fit are refused. @defaultValue the machine's or container's memory */
   readonly memoryLimitBytes: number | undefined;
   /** Bounds on one job's work, checked at submit (LOPT_MAX_JOB_STEPS, …; see src/api/job-limits.ts). */
@@ -91,12 +93,13 @@ function parseModels(raw: string): Map<string, string> {
   return models;
 }
 
-/** `id,id` of `models`, or all of them when unset; empty: none. */
-function parseModelSubset(raw: string | undefined, models: ReadonlyMap<string, string>): Map<string, string> {
+/** `id,id` of `models` in the variable `name`, or all of them when unset; empty: none. */
+function parseModelSubset(env: NodeJS.ProcessEnv, name: string, models: ReadonlyMap<string, string>): Map<string, string> {
+  const raw = env[name];
   if (raw === undefined) return new Map(models);
   const ids = raw.split(',').map((id) => id.trim()).filter(Boolean);
   const unknown = ids.filter((id) => !models.has(id));
-  if (unknown.length) throw new ConfigError(`LOPT_INFERENCE_MODELS names models LOPT_MODELS does not: ${unknown.join(', ')}`);
+  if (unknown.length) throw new ConfigError(`${name} names models LOPT_MODELS does not: ${unknown.join(', ')}`);
   return new Map(ids.map((id) => [id, models.get(id)!]));
 }
 
@@ -144,7 +147,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: env.LOPT_QUEUE_PREFIX ?? 'lopt',
     models,
-    inferenceModels: parseModelSubset(env.LOPT_INFERENCE_MODELS, models),
+    inferenceModels: parseModelSubset(env, 'LOPT_INFERENCE_MODELS', models),
+    workerModels: parseModelSubset(env, 'LOPT_WORKER_MODELS', models),
     memoryLimitBytes: memoryLimitMb === undefined ? undefined : memoryLimitMb * 2 ** 20,
     jobLimits: readJobLimits(env),
     maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),

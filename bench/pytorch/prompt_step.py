@@ -6,7 +6,7 @@ frozen GPT-2 weights, batch and initial prompt, so that step times compare like 
 BATCH.json (written by bench/train.ts): model (folder with config.json + model.safetensors),
 inputs (token ids per row), labels, labelTokens (one token id per label), prompt (method, n,
 r, activation, params {name: {shape, data}}, X0), steps, threads (thread counts to try),
-learningRate, clip. Two forms of the step are timed: `per-row`, the usual prompt tuning that
+learningRate, clip, forms (optional: which of the two to time). Two forms of the step are timed: `per-row`, the usual prompt tuning that
 puts the prompt in front of every row; `shared-prefix`, the engine's form, where the prompt's
 keys and values are computed once per step and shared by the rows. Reports the median step
 time per form and thread count, and the first step's loss (to check that both sides compute
@@ -172,7 +172,8 @@ def main():
     with open(sys.argv[1]) as f:
         batch = json.load(f)
     model = FrozenGpt2(batch["model"])
-    forms = {"per-row": model.last_hidden_per_row, "shared-prefix": model.last_hidden_shared_prefix}
+    every_form = {"per-row": model.last_hidden_per_row, "shared-prefix": model.last_hidden_shared_prefix}
+    forms = {name: form for name, form in every_form.items() if name in batch.get("forms", every_form)}
     results = [
         {"form": form, "threads": threads, **run(model, batch, last_hidden, threads)}
         for form, last_hidden in forms.items()

@@ -30,7 +30,7 @@ log.info({ backend }, `TensorFlow.js backend: ${describeBackend(backend)}`);
 
 const database = connectDatabase(config.databaseUrl);
 const store = createStore(database);
-const models = createModelCache(config.models);
+const models = createModelCache(config.workerModels);
 const connection = workerConnection(config.redisUrl);
 const subscriber = workerConnection(config.redisUrl);
 const queue = createTrainQueue(connection, config.queuePrefix);
@@ -42,7 +42,7 @@ const storeCall = storeRetry(config.storeGraceMs, log, () => closing);
 let restartReason: string | null = null;
 
 // Load the served models before taking a job, so that no job's lock waits on a model load.
-for (const id of config.models.keys()) {
+for (const id of config.workerModels.keys()) {
   await models.get(id).then(
     () => log.info({ model: id }, 'model loaded'),
     (err: unknown) => log.error({ model: id, err }, 'model failed to load; its jobs will fail with the reason'),
@@ -54,7 +54,7 @@ const worker = new Worker<TrainJobData>(
   (job, token, signal) =>
     processTrainJob(
       {
-        store, models, checkpointEvery: config.checkpointEvery, log, storeCall,
+        store, models, checkpointEvery: config.checkpointEvery, jobLockMs: config.jobLockMs, log, storeCall,
         onBackendFailure: () => (restartReason = backendBroken() ?? 'a job ran the backend out of memory, which it keeps'),
       },
       {
@@ -62,10 +62,10 @@ const worker = new Worker<TrainJobData>(
         signal: signal!,
         reportProgress: (progress) => void job.updateProgress({ ...progress }).catch(() => undefined),
         abort: (reason) => worker.cancelJob(job.id!, reason),
-        async handBack() {
-          // Delayed by nothing, so back in the queue at once; skipping the attempt is what moveToDelayed does.
-          await job.moveToDelayed(Date.now(), token);
-          return new DelayedError('the worker shut down; the job resumes from its checkpoint');
+        async handBack(why, delayMs = 0) {
+          // Back in the queue after `delayMs` (at once by default); skipping the attempt is what moveToDelayed does.
+          await job.moveToDelayed(Date.now() + delayMs, token);
+          return new DelayedError(why);
         },
       },
     ),

@@ -12,6 +12,8 @@ export interface LoadedModel {
 export function createModelCache(folders: ReadonlyMap<string, string>) {
   const loading = new Map<string, Promise<LoadedModel>>();
   return {
+    /** Whether `id` is one of the models this cache loads. */
+    serves: (id: string) => folders.has(id),
     get(id: string): Promise<LoadedModel> {
       const folder = folders.get(id);
       if (!folder) return Promise.reject(new EngineError('MODEL_NOT_SERVED', `model "${id}" is not served by this process`));

@@ -27,11 +27,15 @@ export const LOCK_LOST = 'lock-lost';
 /** How often (in steps) a running job looks for a cancel request it may have missed. */
 const CANCEL_POLL_STEPS = 10;
 const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled'];
+/** A job for a model this worker does not load waits this long before another worker may take it (so none spins on it). */
+const NOT_SERVED_DELAY_MS = 2000;
 
 export interface TrainProcessorDeps {
   readonly store: Store;
   readonly models: ModelCache;
   readonly checkpointEvery: number;
+  /** The queue lock's duration: a step (which holds the event loop) longer than it loses the job to another worker. */
+  readonly jobLockMs: number;
   readonly log: Logger;
   /** Every store call goes through it, so that a short database outage is waited out. */
   readonly storeCall: StoreCall;
@@ -46,8 +50,8 @@ export interface JobRun {
   reportProgress(progress: TrainingProgress): void;
   /** Aborts this run with a reason (a cancel found by polling). */
   abort(reason: string): void;
-  /** Puts the job back in the queue without using up an attempt; returns the error that tells the queue so. */
-  handBack(): Promise<Error>;
+  /** Puts the job back in the queue, after `delayMs`, without using up an attempt; returns the error that tells the queue so. */
+  handBack(why: string, delayMs?: number): Promise<Error>;
 }
 
 export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Promise<void> {
@@ -59,6 +63,10 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
   if (job.cancelRequested) {
     await storeCall('cancel the job', () => store.jobs.endUnfinished(jobId, 'cancelled', { code: 'CANCELLED', message: 'cancelled before it started' }));
     return;
+  }
+  if (!deps.models.serves(job.modelId)) {
+    log.debug({ jobId, model: job.modelId }, 'this worker does not load the model: handing the job back');
+    throw await run.handBack(`this worker does not load model ${job.modelId}; one that does takes the job`, NOT_SERVED_DELAY_MS);
   }
   const spec = job.spec as unknown as JobSpec;
   const readRows = async (datasetId: string) => {
@@ -90,6 +98,16 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
     const resumeFrom = held.checkpoint ? decodeCheckpoint({ bytes: held.checkpoint.data, name: `checkpoint of job ${jobId}` }) : undefined;
     log.info({ jobId, lease: held.lease, resumeFrom: resumeFrom?.step ?? 0 }, resumeFrom ? 'resuming from checkpoint' : 'starting');
 
+    // The lock is renewed between steps only: say so once when steps come near its duration.
+    let lastStepAt = Date.now();
+    let warned = false;
+    const warnOfLongSteps = (step: number) => {
+      const took = Date.now() - lastStepAt;
+      lastStepAt = Date.now();
+      if (warned || took < deps.jobLockMs / 2) return;
+      warned = true;
+      log.warn({ jobId, step, stepMs: took, jobLockMs: deps.jobLockMs }, 'a step took over half the queue lock; raise LOPT_JOB_LOCK_MS above the longest step, or use smaller batches');
+    };
     const result = await trainPrompt({
       prompt,
       objective,
@@ -101,6 +119,7 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       callbacks: {
         async onStepEnd(progress) {
           run.reportProgress(progress);
+          warnOfLongSteps(progress.step);
           const { step, loss, learningRate, tokensPerSecond } = progress;
           await storeCall('record a step', () => held.recordStep(step, progress, { loss, learningRate, tokensPerSecond }));
           if (step % CANCEL_POLL_STEPS === 0 && (await storeCall('look for a cancel', () => held.cancelRequested()))) run.abort('cancelled');
@@ -133,7 +152,7 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
       throw err;
     }
     // However the run ended once the worker began shutting down (a store call may have stopped waiting), it goes back.
-    if (run.signal.aborted && run.signal.reason === SHUTDOWN) throw await run.handBack();
+    if (run.signal.aborted && run.signal.reason === SHUTDOWN) throw await run.handBack('the worker shut down; the job resumes from its checkpoint');
     if (err instanceof EngineError && err.code === 'CANCELLED') {
       if (run.signal.reason === LOCK_LOST) throw new Error('the worker lost its lock on the job; another worker resumes it from its checkpoint');
       await endJob('cancelled', { code: 'CANCELLED', message: err.message });

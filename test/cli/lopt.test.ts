@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -75,4 +75,18 @@ test('bad data and bad prompts exit 1 naming the problem', async () => {
   const malformed = await lopt('train', '--model', MODEL, '--data', join(DATASETS_DIR, 'ag_news', 'classes.txt'), '--format', 'jsonl', '--preset', 'ag_news');
   assert.equal(malformed.code, 1);
   assert.match(malformed.stderr, /classes\.txt line 1: not valid JSON/);
+});
+
+test('a model too large for this machine exits 1 with MODEL_TOO_LARGE, having loaded nothing large', async () => {
+  // gpt2-mini's files under a config.json that declares ~600 GiB of weights.
+  const huge = join(dir, 'huge-model');
+  mkdirSync(huge);
+  for (const file of ['model.safetensors', 'vocab.json', 'merges.txt', 'tokenizer_config.json']) copyFileSync(join(MODEL, file), join(huge, file));
+  const config = JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(huge, 'config.json'), JSON.stringify({ ...config, n_embd: 16384, n_head: 128, n_layer: 576 }));
+  const started = Date.now();
+  const refused = await lopt('train', '--model', huge, '--preset', 'sst2', '--data', SST2_DEV, '--limit', '8', '--max-steps', '2');
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /needs \d+\.\d+ GiB for its weights .* free \(of \d+\.\d+ GiB\): give the process more memory .*\[MODEL_TOO_LARGE\]/);
+  assert.ok(Date.now() - started < 60_000, 'refused at once, from config.json');
 });

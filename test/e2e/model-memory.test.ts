@@ -53,25 +53,54 @@ test('readiness names a model the API cannot hold; leaving it out of inference m
   assert.equal(ready.statusCode, 200, ready.body);
 });
 
-test('a job for a model too large for the worker fails once with MODEL_TOO_LARGE, not retried', { timeout: 180_000 }, async () => {
-  const service = await start({ LOPT_INFERENCE_MODELS: 'gpt2-mini' });
+/** Submits the tiny job for `model`; returns a reader of its state. */
+async function submit(service: TestService, model: string) {
   const key = await service.newKey();
   const datasetId = await service.uploadTinyDataset(key);
   const submitted = await service.app.inject({
-    method: 'POST', url: '/v1/jobs', headers: { authorization: `Bearer ${key}` }, payload: tinySentimentJob(datasetId, { model: 'huge' }),
+    method: 'POST', url: '/v1/jobs', headers: { authorization: `Bearer ${key}` }, payload: tinySentimentJob(datasetId, { model }),
   });
-  assert.equal(submitted.statusCode, 201, submitted.body);
-  const { id } = submitted.json();
+  assert.equal(submitted.statusCode, 202, submitted.body);
+  const { id } = submitted.json() as { id: string };
+  const read = async () => (await service.app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: { authorization: `Bearer ${key}` } })).json();
+  return {
+    id,
+    read,
+    async final(timeoutMs: number): Promise<Record<string, any>> {
+      let job: Record<string, any> = {};
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(200)) {
+        job = await read();
+        if (!['queued', 'running'].includes(job.status)) break;
+      }
+      return job;
+    },
+  };
+}
+
+test('a job for a model too large for the worker fails once with MODEL_TOO_LARGE, not retried', { timeout: 180_000 }, async () => {
+  const service = await start({ LOPT_INFERENCE_MODELS: 'gpt2-mini' });
+  const { id, final } = await submit(service, 'huge');
   service.startWorker();
-  let job: Record<string, any> = {};
-  for (const deadline = Date.now() + 150_000; Date.now() < deadline; await sleep(200)) {
-    job = (await service.app.inject({ method: 'GET', url: `/v1/jobs/${id}`, headers: { authorization: `Bearer ${key}` } })).json();
-    if (!['queued', 'running'].includes(job.status)) break;
-  }
+  const job = await final(150_000);
   assert.equal(job.status, 'failed', JSON.stringify(job));
   assert.equal(job.error.code, 'MODEL_TOO_LARGE');
   assert.match(job.error.message, /needs \d+\.\d+ GiB for its weights/);
   const queued = await service.deps.trainQueue.getJob(id);
   assert.equal(queued?.attemptsMade, 1, 'the refusal used one attempt and was not retried');
   assert.ok(await queued?.isFailed());
+});
+
+test('a worker that does not load a model leaves its jobs to one that does, using no attempt', { timeout: 240_000 }, async () => {
+  const service = await start({ LOPT_INFERENCE_MODELS: 'gpt2-mini' });
+  const huge = await submit(service, 'huge');
+  const mini = await submit(service, 'gpt2-mini');
+  service.startWorker({ LOPT_WORKER_MODELS: 'gpt2-mini' });
+  assert.equal((await mini.final(150_000)).status, 'succeeded');
+  await sleep(3000); // past a hand-back delay or two
+  assert.equal((await huge.read()).status, 'queued', 'the gpt2-mini worker never runs the other job');
+  assert.equal((await service.deps.trainQueue.getJob(huge.id))?.attemptsMade, 0, 'handing it back used no attempt');
+  service.startWorker({ LOPT_WORKER_MODELS: 'huge' });
+  const job = await huge.final(150_000);
+  assert.equal(job.status, 'failed');
+  assert.equal(job.error.code, 'MODEL_TOO_LARGE', 'the worker that loads it took it (and refused it, as it is too large)');
 });

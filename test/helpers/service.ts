@@ -41,8 +41,8 @@ export interface TestService {
   newKey(name?: string): Promise<string>;
   /** Uploads TINY_SENTIMENT_JSONL with `key`; returns the dataset's id. */
   uploadTinyDataset(key: string): Promise<string>;
-  /** Starts a worker process against this service's database and queue. */
-  startWorker(): ChildProcess;
+  /** Starts a worker process against this service's database and queue, with `overrides` over the service's environment. */
+  startWorker(overrides?: NodeJS.ProcessEnv): ChildProcess;
   /** SIGKILLs every worker this service started, as a crash would. */
   killWorkers(): void;
   /** Stops workers and the API, and drops the database and queue. */
@@ -97,8 +97,8 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
       if (upload.statusCode !== 201) throw new Error(`the tiny dataset was refused: ${upload.statusCode} ${upload.body}`);
       return upload.json().id as string;
     },
-    startWorker() {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    startWorker(overrides = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { env: { ...env, ...overrides }, stdio: ['ignore', 'pipe', 'pipe'] });
       for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => process.env.LOPT_TEST_WORKER_LOGS && process.stderr.write(chunk));
       workers.add(child);
       child.on('exit', () => workers.delete(child));
