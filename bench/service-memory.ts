@@ -37,13 +37,14 @@ async function residentMemory(pid: number): Promise<{ peakMiB: number; nowMiB: n
   return { peakMiB: kib('VmHWM') / 1024, nowMiB: kib('VmRSS') / 1024 };
 }
 
-/** The processes whose parent is `pid`. */
-async function childrenOf(pid: number): Promise<number[]> {
+/** The processes whose parent is `pid` and whose command line mentions `script`. */
+async function childrenOf(pid: number, script: string): Promise<number[]> {
   const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
   const children: number[] = [];
   for (const child of pids) {
     const stat = await readFile(`/proc/${child}/stat`, 'utf8').catch(() => '');
-    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(child);
+    const command = await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '');
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid && command.includes(script)) children.push(child);
   }
   return children;
 }
@@ -84,14 +85,13 @@ try {
     console.log(`predict: HTTP ${response.status} in ${seconds(asked)} s (first call loads the model): ${JSON.stringify(answer.predictions?.map((p) => p.label) ?? answer)}`);
     if (!response.ok) process.exitCode = 1;
   }
-  const server = (await childrenOf(process.pid))[0];
-  if (server) {
-    const api = await residentMemory(server);
-    console.log(`API process (with its inference thread): peak ${api.peakMiB.toFixed(0)} MiB resident, now ${api.nowMiB.toFixed(0)} MiB`);
-    for (const worker of await childrenOf(server)) {
-      const memory = await residentMemory(worker);
-      console.log(`worker process ${worker}: peak ${memory.peakMiB.toFixed(0)} MiB resident, now ${memory.nowMiB.toFixed(0)} MiB`);
-    }
+  const [server] = await childrenOf(process.pid, 'src/server.ts');
+  if (!server) throw new Error("the service's process was not found among this process's children");
+  const api = await residentMemory(server);
+  console.log(`API process (with its inference thread): peak ${api.peakMiB.toFixed(0)} MiB resident, now ${api.nowMiB.toFixed(0)} MiB`);
+  for (const worker of await childrenOf(server, 'worker')) {
+    const memory = await residentMemory(worker);
+    console.log(`worker process ${worker}: peak ${memory.peakMiB.toFixed(0)} MiB resident, now ${memory.nowMiB.toFixed(0)} MiB`);
   }
 } finally {
   await service.close();

@@ -138,7 +138,7 @@ test('a batch whose activations would overflow the wasm heap is refused before i
     const weight = tf.variable(tf.ones([1]));
     const before = tf.memory().numTensors;
     const [B, L] = [1024, 120];
-    // Training keeps 4 layers × 1,024 × 120 rows × (10·256 + 2·1,024) floats ≈ 9 GiB: more than the whole heap.
+    // Training keeps 4 layers × 1,024 × 120 rows × (8·256 + 2·1,024) floats ≈ 8 GiB: more than the whole heap.
     const inputs = tf.zeros([B, L, 256]) as tf.Tensor3D;
     const lengths = new Array<number>(B).fill(L);
     assert.throws(

@@ -18,6 +18,15 @@ import type { WeightPlacement } from './weight-placement.js';
 /** Whether a gradient tape is recording: a pass then keeps its activations until the backward pass. */
 const isTraining = () => (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 
+/**
+ * a + b of one shape, as a residual connection: its gradient passes dy to both, so unlike tf.add
+ * (which keeps both inputs for their shapes) it keeps nothing for the backward pass.
+ */
+const residual = tf.customGrad((a, b) => ({
+  value: tf.add(a as tf.Tensor, b as tf.Tensor),
+  gradFunc: (dy) => [dy as tf.Tensor, dy as tf.Tensor],
+})) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
 /** Added to the attention scores of keys a query may not see; exp() of it is exactly 0. */
 const MASKED = -1e9;
 
@@ -127,9 +136,9 @@ class Gpt2Block {
     return tf.tidy(() => {
       const eps = this.config.layerNormEpsilon;
       const qkv = this.qkv.apply(this.ops.layerNorm(x, this.ln1, eps));
-      const attended = tf.add<tf.Tensor2D>(x, this.proj.apply(this.attention(qkv, batch, past)));
+      const attended = residual(x, this.proj.apply(this.attention(qkv, batch, past)));
       const hidden = this.ops.gelu(this.fc.apply(this.ops.layerNorm(attended, this.ln2, eps)));
-      return { out: tf.add<tf.Tensor2D>(attended, this.fcProj.apply(hidden)), qkv };
+      return { out: residual(attended, this.fcProj.apply(hidden)), qkv };
     });
   }
 
@@ -250,23 +259,30 @@ export class Gpt2Model implements FrozenModel {
     if (T > this.config.maxPositions) {
       throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${this.config.maxPositions} positions`);
     }
-    this.assertActivationsFit(B, L, prefixRows);
+    this.assertActivationsFit(lengths, L, prefixRows);
   }
 
-  /** The largest tensors, and all the activations, of a pass over B rows of T positions that follow P shared ones. */
-  private assertActivationsFit(B: number, T: number, P: number): void {
-    const { hiddenSize: d, numHeads: H, innerSize, numLayers } = this.config;
+  /** The largest tensors, and all the activations, of a pass over B rows of T positions (real up to `lengths`) that follow P shared ones. */
+  private assertActivationsFit(lengths: readonly number[], T: number, P: number): void {
+    const { hiddenSize: d, numHeads: H, innerSize: I, numLayers } = this.config;
+    const B = lengths.length;
     assertTensorFits("the batch's attention scores (B, H, T, P + T)", [B, H, T, P + T]);
     assertTensorFits("the batch's query, key and value rows (B·T, 3d)", [B * T, 3 * d]);
-    assertTensorFits("the batch's MLP activations (B·T, inner)", [B * T, innerSize]);
-    // A block's tensors per row: its input, two norms, [q|k|v], context, projection, sum, two MLP widths, output;
-    // and the attention probabilities (the portable path's scores and mask as well).
-    const rowFloats = 10 * d + 2 * innerSize;
-    const probFloats = B * H * T * (P + T) * (this.ops.nativeAttention ? 1 : 3);
-    const layerBytes = 4 * (B * T * rowFloats + probFloats + P * rowFloats);
+    assertTensorFits("the batch's MLP activations (B·T, inner)", [B * T, I]);
+    // Floats per row and layer, measured on gpt2-mini (d = 256, inner = 4d) with a margin: what a
+    // gradient tape keeps of a block for the backward pass, and what a block holds while it runs.
+    // The native path packs rows (Σ lengths) and keeps little besides the attention probabilities;
+    // the portable one pads (B·T rows) and its compositions keep many intermediates, and scores.
+    const native = this.ops.nativeAttention;
+    const rows = native ? lengths.reduce((sum, length) => sum + length, 0) : B * T;
+    const keptPerRow = native ? 7 * d + 1.5 * I : 50 * d + 10 * I; // measured: 11.7d and 88.7d
+    const runningPerRow = native ? 10 * d + 2 * I : 50 * d + 10 * I;
+    const probs = native ? lengths.reduce((sum, length) => sum + H * length * (P + length), 0) : 3 * B * H * T * (P + T);
     const training = isTraining();
-    // Training keeps every block's tensors for the backward pass; inference frees each block's as it goes.
-    const bytes = (training ? numLayers : 2) * layerBytes + 4 * 3 * B * T * d;
-    assertActivationsFit(`${training ? 'training' : 'inference'} on ${B} rows of ${T} positions (after ${P} prompt rows)`, bytes);
+    const perLayerKept = (rows + P) * keptPerRow + probs;
+    // Training also holds a layer's gradients while the backward pass runs through it.
+    const floats = (training ? numLayers * perLayerKept + (rows + P) * runningPerRow : 0) + (rows + P) * runningPerRow + probs + 3 * rows * d;
+    assertActivationsFit(`${training ? 'training' : 'inference'} on ${B} rows of ${T} positions (after ${P} prompt rows)`, 4 * floats);
   }
+
 }
