@@ -10,6 +10,13 @@ import { after, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
 import { EngineError } from '../../src/engine/engine-error.js';
 import { assertModelLoadable, loadFrozenModel } from '../../src/engine/models/load-model.js';
+import { resolvePromptSpec } from '../../src/engine/prompts/prompt-spec.js';
+import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
+import { objectiveFor } from '../../src/engine/tasks/objective.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
+import { TaskEncoder } from '../../src/engine/tasks/task-encoder.js';
+import { loadTokenizer } from '../../src/engine/tokenizer.js';
+import { trainPrompt } from '../../src/engine/training/trainer.js';
 import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/engine/safetensors.js';
 import { tf } from '../../src/engine/tf.js';
 import { MODELS_DIR } from '../helpers/shared.js';
@@ -150,6 +157,30 @@ test('a batch whose activations would overflow the wasm heap is refused before i
     weight.dispose();
     assert.equal((await logitsOf(MINI)).length, 4);
   } finally {
+    model.dispose();
+  }
+});
+
+test("a run whose largest batch would not fit is refused before its first step", async () => {
+  await initBackend('wasm', { nativeKernels: 'on' });
+  const [model, tokenizer] = await Promise.all([loadFrozenModel(MINI), loadTokenizer(MINI)]);
+  const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method: 'lopt1', n: 4, r: 2 }, 256), model, (t) => tokenizer.encode(t));
+  try {
+    const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, tokenizer, { maxPositions: 128, promptRows: 4 });
+    // A batch of 512 short rows, then one of 512 rows of 120 tokens, which training would need
+    // ~5 GiB for: 4 layers keep 61,440 rows × (7·256 + 1.5·1,024) floats (3.3 GB), and a layer's
+    // tensors and gradients are ~1.1 GB each. With this seed the short batch comes first, so a run
+    // without the check would take one step before meeting the long one.
+    const row = (i: number, length: number) => ({ line: i + 1, input: new Array<number>(length).fill(5), label: i % 2 });
+    const train = [...Array.from({ length: 512 }, (_, i) => row(i, 8)), ...Array.from({ length: 512 }, (_, i) => row(512 + i, 120))];
+    let steps = 0;
+    await assert.rejects(
+      trainPrompt({ prompt, objective: objectiveFor(encoder, model), train, options: { batchSize: 512, maxSteps: 2 }, callbacks: { onStepEnd: () => void steps++ } }),
+      code('BATCH_TOO_LARGE', /training on 512 rows of 120 positions \(after 4 prompt rows\)/),
+    );
+    assert.equal(steps, 0, 'refused before any step ran');
+  } finally {
+    prompt.dispose();
     model.dispose();
   }
 });

@@ -40,5 +40,11 @@ export interface FrozenModel {
   transformAfterPrefix(prefix: tf.Tensor2D, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
   /** Vocabulary logits [N, V] of hidden states [N, d]. */
   logits(hidden: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * Throws BATCH_TOO_LARGE if a pass over rows of `lengths` positions after `prefixRows` shared
+   * ones would not fit the memory its activations go to (`training`: with what a backward pass
+   * keeps). Allocates nothing: for checking a run's largest batches before it starts.
+   */
+  assertPassFits(lengths: readonly number[], prefixRows: number, training: boolean): void;
   dispose(): void;
 }

@@ -259,11 +259,15 @@ export class Gpt2Model implements FrozenModel {
     if (T > this.config.maxPositions) {
       throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${this.config.maxPositions} positions`);
     }
-    this.assertActivationsFit(lengths, L, prefixRows);
+    this.checkActivations(lengths, L, prefixRows, isTraining());
+  }
+
+  assertPassFits(lengths: readonly number[], prefixRows: number, training: boolean): void {
+    this.checkActivations(lengths, Math.max(...lengths), prefixRows, training);
   }
 
   /** The largest tensors, and all the activations, of a pass over B rows of T positions (real up to `lengths`) that follow P shared ones. */
-  private assertActivationsFit(lengths: readonly number[], T: number, P: number): void {
+  private checkActivations(lengths: readonly number[], T: number, P: number, training: boolean): void {
     const { hiddenSize: d, numHeads: H, innerSize: I, numLayers } = this.config;
     const B = lengths.length;
     assertTensorFits("the batch's attention scores (B, H, T, P + T)", [B, H, T, P + T]);
@@ -278,7 +282,6 @@ export class Gpt2Model implements FrozenModel {
     const keptPerRow = native ? 7 * d + 1.5 * I : 50 * d + 10 * I; // measured: 11.7d and 88.7d
     const runningPerRow = native ? 10 * d + 2 * I : 50 * d + 10 * I;
     const probs = native ? lengths.reduce((sum, length) => sum + H * length * (P + length), 0) : 3 * B * H * T * (P + T);
-    const training = isTraining();
     const perLayerKept = (rows + P) * keptPerRow + probs;
     // Training also holds a layer's gradients while the backward pass runs through it.
     const floats = (training ? numLayers * perLayerKept + (rows + P) * runningPerRow : 0) + (rows + P) * runningPerRow + probs + 3 * rows * d;

@@ -26,6 +26,8 @@ export interface TrainingObjective {
    * CANCELLED.
    */
   evaluate(prompt: tf.Tensor2D, examples: readonly EncodedExample[], batchSize: number, signal?: AbortSignal): Promise<EvaluationMetrics>;
+  /** Throws BATCH_TOO_LARGE if a pass over `batch` after `promptRows` prompt rows would not fit memory (`training`: a step's); allocates nothing. */
+  assertFits(batch: readonly EncodedExample[], promptRows: number, training: boolean): void;
   /** Orders evaluations: higher is better (accuracy for classification, −loss otherwise). */
   score(metrics: EvaluationMetrics): number;
 }
@@ -48,6 +50,7 @@ function classificationObjective(encoder: TaskEncoder, model: FrozenModel): Trai
   return {
     loss: (prompt, batch) => classificationLoss(model, prompt, batch.map((e) => e.input), batch.map((e) => e.label!), labelTokens),
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + extraTokens, 0),
+    assertFits: (batch, n, training) => model.assertPassFits(batch.map((e) => e.input.length + extraTokens), n, training),
     async evaluate(prompt, examples, batchSize, signal) {
       const predicted: number[] = [];
       let lossSum = 0;
@@ -75,6 +78,7 @@ function textToTextObjective(model: FrozenModel): TrainingObjective {
   return {
     loss: (prompt, batch) => targetLoss(model, prompt, pairs(batch)),
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + e.target!.length - 1, 0),
+    assertFits: (batch, n, training) => model.assertPassFits(batch.map((e) => e.input.length + e.target!.length - 1), n, training),
     async evaluate(prompt, examples, batchSize, signal) {
       let weighted = 0;
       let tokens = 0;

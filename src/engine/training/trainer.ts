@@ -100,6 +100,12 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
     optimizer.restore(run.resumeFrom.optimizer);
   }
 
+  // The largest batches the run can make are refused now, not at the step that first meets them.
+  const longest = (examples: readonly EncodedExample[], size: number) =>
+    [...examples].sort((a, b) => objective.tokens([b], 0) - objective.tokens([a], 0)).slice(0, size);
+  objective.assertFits(longest(train, options.batchSize), prompt.spec.n, true);
+  if (validation.length) objective.assertFits(longest(validation, options.evalBatchSize), prompt.spec.n, false);
+
   const started = performance.now();
   const stepsAtStart = step;
   let plan = planFor(epoch);
