@@ -41,21 +41,32 @@ export function sequenceLayout(model: FrozenModel, rows: readonly PromptedRow[])
   return { promptRows, lengths, T };
 }
 
-/** Input embeddings [B, T, d] laid out as `layout` says, padding zero. */
-export function embedSequences(model: FrozenModel, rows: readonly PromptedRow[], { lengths, T }: SequenceLayout): tf.Tensor3D {
+/**
+ * Input embeddings [B, T, d] laid out as `layout` says, padding zero. The token embeddings are
+ * frozen, so one lookup puts every row's tokens at their positions; only the prompts, which
+ * train, are placed by differentiable ops. (Slicing one tokens tensor per row would cost memory
+ * quadratic in the batch under a gradient tape: each slice keeps its whole input for the backward
+ * pass, and the wasm backend copies what it keeps.)
+ */
+export function embedSequences(model: FrozenModel, rows: readonly PromptedRow[], { promptRows, T }: SequenceLayout): tf.Tensor3D {
   const d = model.dims.hiddenSize;
-  return tf.tidy(() => {
-    const allIds = rows.flatMap(({ ids }) => ids);
-    const tokens = tf.reshape(model.embed(tf.tensor2d(allIds, [1, allIds.length], 'int32')), [allIds.length, d]) as tf.Tensor2D;
-    let offset = 0;
-    const sequences = rows.map(({ prompt, ids }, b) => {
-      const parts: tf.Tensor2D[] = [tf.slice(tokens, [offset, 0], [ids.length, d])];
-      offset += ids.length;
-      if (prompt) parts.unshift(prompt);
-      if (lengths[b]! < T) parts.push(tf.zeros([T - lengths[b]!, d]));
-      return tf.concat(parts, 0);
+  const B = rows.length;
+  const ids = new Int32Array(B * T); // id 0 where a prompt row or padding goes: masked to zero below
+  const isToken = new Float32Array(B * T);
+  rows.forEach(({ ids: tokens }, b) => {
+    tokens.forEach((id, j) => {
+      ids[b * T + promptRows[b]! + j] = id;
+      isToken[b * T + promptRows[b]! + j] = 1;
     });
-    return tf.stack(sequences) as tf.Tensor3D;
+  });
+  return tf.tidy(() => {
+    const tokens = tf.mul(model.embed(tf.tensor2d(ids, [B, T], 'int32')), tf.tensor3d(isToken, [B, T, 1])) as tf.Tensor3D;
+    if (rows.every(({ prompt }) => !prompt)) return tokens;
+    const prompts = rows.map(({ prompt }, b) => {
+      if (!prompt) return tf.zeros([T, d]) as tf.Tensor2D;
+      return promptRows[b]! < T ? tf.concat([prompt, tf.zeros([T - promptRows[b]!, d])], 0) : prompt;
+    });
+    return tf.add(tokens, tf.stack(prompts)) as tf.Tensor3D;
   });
 }
 

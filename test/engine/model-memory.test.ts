@@ -18,6 +18,7 @@ import { TaskEncoder } from '../../src/engine/tasks/task-encoder.js';
 import { loadTokenizer } from '../../src/engine/tokenizer.js';
 import { trainPrompt } from '../../src/engine/training/trainer.js';
 import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/engine/safetensors.js';
+import { embedSequences, sequenceLayout } from '../../src/engine/sequences.js';
 import { tf } from '../../src/engine/tf.js';
 import { MODELS_DIR } from '../helpers/shared.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -179,6 +180,32 @@ test("a run whose largest batch would not fit is refused before its first step",
       code('BATCH_TOO_LARGE', /training on 512 rows of 120 positions \(after 4 prompt rows\)/),
     );
     assert.equal(steps, 0, 'refused before any step ran');
+  } finally {
+    prompt.dispose();
+    model.dispose();
+  }
+});
+
+test("a batch's input embeddings take memory linear in the batch under a gradient tape", async () => {
+  await initBackend('wasm', { nativeKernels: 'on' });
+  const model = await loadFrozenModel(MINI);
+  const prompt = tf.variable(tf.randomNormal([4, 256]));
+  try {
+    const bytesFor = (B: number) => {
+      const rows = Array.from({ length: B }, (_, b) => ({ prompt: prompt as tf.Tensor2D, ids: new Array<number>(8 + (b % 5)).fill(5) }));
+      const base = tf.memory().numBytes;
+      let used = 0;
+      const { value, grads } = tf.variableGrads(() => {
+        const embedded = embedSequences(model, rows, sequenceLayout(model, rows));
+        used = tf.memory().numBytes - base;
+        return tf.sum(embedded) as tf.Scalar;
+      }, [prompt]);
+      tf.dispose([value, ...Object.values(grads)]);
+      return used;
+    };
+    const [small, large] = [bytesFor(64), bytesFor(512)];
+    // 8× the rows may take about 8× the memory; slicing per row took 16× (a quarter of the heap at 512).
+    assert.ok(large < small * 8 * 1.25, `64 rows took ${small} bytes, 512 rows ${large}`);
   } finally {
     prompt.dispose();
     model.dispose();
