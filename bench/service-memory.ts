@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalService } from '../src/eval/local-service.js';
 import { createServiceClient } from '../src/eval/service-client.js';
+import { procStatusBytes } from '../test/helpers/process-probes.js';
 import { DATASETS_DIR } from '../test/helpers/shared.js';
 
 const { values: args } = parseArgs({
@@ -29,13 +30,6 @@ if (!args.model) {
 }
 const MODEL_ID = 'bench-model';
 process.env.LOPT_MODELS = `${MODEL_ID}=${resolve(args.model)}`;
-
-/** Peak and current resident memory of a process, from /proc. */
-async function residentMemory(pid: number): Promise<{ peakMiB: number; nowMiB: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { peakMiB: kib('VmHWM') / 1024, nowMiB: kib('VmRSS') / 1024 };
-}
 
 /** The processes whose parent is `pid` and whose command line mentions `script`. */
 async function childrenOf(pid: number, script: string): Promise<number[]> {
@@ -87,11 +81,10 @@ try {
   }
   const [server] = await childrenOf(process.pid, 'src/server.ts');
   if (!server) throw new Error("the service's process was not found among this process's children");
-  const api = await residentMemory(server);
-  console.log(`API process (with its inference thread): peak ${api.peakMiB.toFixed(0)} MiB resident, now ${api.nowMiB.toFixed(0)} MiB`);
+  const mib = (pid: number, field: 'VmRSS' | 'VmHWM') => (procStatusBytes(pid, field) / 2 ** 20).toFixed(0);
+  console.log(`API process (with its inference thread): peak ${mib(server, 'VmHWM')} MiB resident, now ${mib(server, 'VmRSS')} MiB`);
   for (const worker of await childrenOf(server, 'worker')) {
-    const memory = await residentMemory(worker);
-    console.log(`worker process ${worker}: peak ${memory.peakMiB.toFixed(0)} MiB resident, now ${memory.nowMiB.toFixed(0)} MiB`);
+    console.log(`worker process ${worker}: peak ${mib(worker, 'VmHWM')} MiB resident, now ${mib(worker, 'VmRSS')} MiB`);
   }
 } finally {
   await service.close();

@@ -12,7 +12,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -20,6 +19,7 @@ import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createPrismaClient } from '../src/db/prisma-client.js';
 import { createTenantsRepository } from '../src/db/tenants-repository.js';
+import { healthz, procStatusBytes } from '../test/helpers/process-probes.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
 import { freePort } from '../src/eval/local-service.js';
 
@@ -45,26 +45,6 @@ function agNewsBody(bytes: number): Buffer {
     size += rowBytes;
   }
   return Buffer.from(`${lines.join('\n')}\n`);
-}
-
-/** A status line of /proc/PID/status, in bytes. */
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
-
-/** GET /healthz on a fresh connection (so it never waits behind an upload); its latency in ms. */
-function healthz(port: number): Promise<number> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`/healthz answered ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 interface Upload {
@@ -123,7 +103,7 @@ try {
   const body = agNewsBody(BODY_BYTES);
   const rows = body.toString('utf8').split('\n').length - 2;
   await sleep(2000); // the inference thread loads its model at start
-  console.log(`body: ${(body.length / MiB).toFixed(2)} MiB CSV, ${rows} rows; API pid ${pid}, idle RSS ${(procStatus(pid, 'VmRSS') / MiB).toFixed(0)} MiB`);
+  console.log(`body: ${(body.length / MiB).toFixed(2)} MiB CSV, ${rows} rows; API pid ${pid}, idle RSS ${(procStatusBytes(pid, 'VmRSS') / MiB).toFixed(0)} MiB`);
   console.log('concurrent  answers             per upload s (mean / max)   peak RSS   RSS after   /healthz max (n)');
 
   for (const concurrency of ROUNDS) {
@@ -139,9 +119,9 @@ try {
     const uploads = await Promise.all(Array.from({ length: concurrency }, () => upload(base, key, body)));
     probing = false;
     await prober;
-    const peak = procStatus(pid, 'VmHWM');
+    const peak = procStatusBytes(pid, 'VmHWM');
     await sleep(SETTLE_MS);
-    const after = procStatus(pid, 'VmRSS');
+    const after = procStatusBytes(pid, 'VmRSS');
 
     const answers = new Map<string, number>();
     for (const { status, code } of uploads) {

@@ -14,13 +14,13 @@ import { tf } from './tf.js';
 /** Where a path keeps a kind of tensor. */
 export type MemoryPool = 'host' | 'wasm-heap' | 'device';
 
-export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+const WASM_HEAP_BYTES = 4 * 2 ** 30;
 /** Left free for what the estimates do not count: the runtime, buffers, small tensors. */
 const HOST_HEADROOM_BYTES = 512 * 2 ** 20;
 /** The wasm heap's allocator cannot move blocks: after batches of other shapes some of it is in holes too small to use. */
 const WASM_HEADROOM_BYTES = 384 * 2 ** 20;
 
-export const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 /** Where the active backend keeps activations (and its own weight tensors). */
 export function backendPool(): MemoryPool {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertMatchesSpec } from '../helpers/openapi-responses.js';
+import { healthz } from '../helpers/process-probes.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { DATASETS_DIR } from '../helpers/shared.js';
 
@@ -180,17 +181,4 @@ async function waitFor(condition: () => boolean): Promise<void> {
     assert.ok(waited < 5000, 'not within 5 s');
     await sleep(10);
   }
-}
-
-/** GET /healthz on a connection of its own; its latency in ms. */
-function healthz(port: number): Promise<number> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - start) : reject(new Error(`/healthz answered ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }

@@ -96,11 +96,16 @@ test('an allocation the wasm heap cannot hold fails before anything is written: 
   sum.dispose();
 });
 
-test('a training step that runs out of wasm memory mid-pass fails with BACKEND_FAILED and leaves no tensors behind', async () => {
+/** A 4-row PT prompt on 8 SST-2 training examples, with their objective. */
+async function ptRun() {
   const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: 4 });
   const train = encoder.encodeAll(await sst2Rows(8));
   const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method: 'pt', n: 4 }, loaded.model.dims.hiddenSize), loaded.model, (t) => loaded.tokenizer.encode(t));
-  const objective = objectiveFor(encoder, loaded.model);
+  return { encoder, train, prompt, objective: objectiveFor(encoder, loaded.model) };
+}
+
+test('a training step that runs out of wasm memory mid-pass fails with BACKEND_FAILED and leaves no tensors behind', async () => {
+  const { train, prompt, objective } = await ptRun();
   // The real loss, then one tensor too large: the forward pass has saved its activations for the backward pass by then.
   const tooLarge = { ...objective, loss: (X: tf.Tensor2D, batch: Parameters<typeof objective.loss>[1]) => tf.add(objective.loss(X, batch), tf.sum(allocateFourGiB())) as tf.Scalar };
   const tensors = tf.memory().numTensors;
@@ -115,10 +120,7 @@ test('a training step that runs out of wasm memory mid-pass fails with BACKEND_F
 });
 
 test('a WebAssembly trap of the real backend during guarded work: BACKEND_FAILED, the backend marked broken, and later steps and inference refused', async () => {
-  const encoder = new TaskEncoder(TASK_CATALOG.sst2.task, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: 4 });
-  const train = encoder.encodeAll(await sst2Rows(8));
-  const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method: 'pt', n: 4 }, loaded.model.dims.hiddenSize), loaded.model, (t) => loaded.tokenizer.encode(t));
-  const objective = objectiveFor(encoder, loaded.model);
+  const { encoder, train, prompt, objective } = await ptRun();
   const trainOnce = () => trainPrompt({ prompt, objective, train, options: { batchSize: 4, maxSteps: 1 } });
   await trainOnce(); // sound before
 

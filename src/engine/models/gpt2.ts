@@ -5,6 +5,7 @@
  */
 import { gelu } from '../activations.js';
 import { EngineError } from '../engine-error.js';
+import { isRecordingGradients } from '../gradient-tape.js';
 import { assertActivationsFit } from '../memory-budget.js';
 import { gatherRows, nativeAttention, nativeGelu, nativeLayerNorm } from '../native/native-ops.js';
 import { assertTensorFits } from '../tensor-limit.js';
@@ -14,9 +15,6 @@ import type { FrozenModel, ModelDimensions } from './frozen-model.js';
 import type { Gpt2Config } from './gpt2-config.js';
 import type { Gpt2BlockWeights, Gpt2Weights, LayerNormWeights } from './gpt2-weights.js';
 import type { WeightPlacement } from './weight-placement.js';
-
-/** Whether a gradient tape is recording: a pass then keeps its activations until the backward pass. */
-const isTraining = () => (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 
 /**
  * a + b of one shape, as a residual connection: its gradient passes dy to both, so unlike tf.add
@@ -239,7 +237,7 @@ export class Gpt2Model implements FrozenModel {
     const [rows, V] = [hidden.shape[0], this.config.vocabSize];
     assertTensorFits('the logits (rows, V)', [rows, V]);
     // The logits, their log-softmax and, when training, its gradient.
-    assertActivationsFit(`the logits of ${rows} rows over ${V} tokens`, 4 * rows * V * (isTraining() ? 3 : 2));
+    assertActivationsFit(`the logits of ${rows} rows over ${V} tokens`, 4 * rows * V * (isRecordingGradients() ? 3 : 2));
     return this.weights.head.apply(hidden);
   }
 
@@ -259,7 +257,7 @@ export class Gpt2Model implements FrozenModel {
     if (T > this.config.maxPositions) {
       throw new EngineError('SEQUENCE_TOO_LONG', `prompt rows + tokens = ${T} exceed the model's ${this.config.maxPositions} positions`);
     }
-    this.checkActivations(lengths, L, prefixRows, isTraining());
+    this.checkActivations(lengths, L, prefixRows, isRecordingGradients());
   }
 
   assertPassFits(lengths: readonly number[], prefixRows: number, training: boolean): void {

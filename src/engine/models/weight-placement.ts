@@ -67,10 +67,9 @@ function hostPlacement(): WeightPlacement {
   return {
     label: 'host memory, multiplied in place by the OpenBLAS kernels',
     need: ({ total }) => ({ host: total, wasmHeap: 0 }),
-    linear: (weight, bias, layout) => {
-      const apply = hostLinear({ data: weight.data, ...matrixSizes(weight, layout), transposed: layout === 'out-in' }, bias?.data ?? null);
-      return { apply };
-    },
+    linear: (weight, bias, layout) => ({
+      apply: hostLinear({ data: weight.data, ...matrixSizes(weight, layout), transposed: layout === 'out-in' }, bias?.data ?? null),
+    }),
     embedding: (table) => {
       const [vocab, width] = table.shape as [number, number];
       return {
@@ -98,7 +97,8 @@ function backendPlacement(precomputeTransposes: boolean): WeightPlacement {
     label: precomputeTransposes ? 'backend tensors, with Wᵀ copies' : 'backend tensors',
     need: ({ total, matrices }) => {
       const bytes = total + (precomputeTransposes ? matrices : 0);
-      return backendPool() === 'wasm-heap' ? { host: 0, wasmHeap: bytes } : { host: backendPool() === 'host' ? bytes : 0, wasmHeap: 0 };
+      const pool = backendPool(); // a GPU's memory is not checked (memory-budget.ts)
+      return { host: pool === 'host' ? bytes : 0, wasmHeap: pool === 'wasm-heap' ? bytes : 0 };
     },
     linear: (weight, bias, layout) => {
       const stored = owner.tensor<tf.Tensor2D>(weight);

@@ -102,7 +102,11 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
 
   // The largest batches the run can make are refused now, not at the step that first meets them.
   const longest = (examples: readonly EncodedExample[], size: number) =>
-    [...examples].sort((a, b) => objective.tokens([b], 0) - objective.tokens([a], 0)).slice(0, size);
+    examples
+      .map((example) => ({ example, tokens: objective.tokens([example], 0) }))
+      .sort((a, b) => b.tokens - a.tokens)
+      .slice(0, size)
+      .map(({ example }) => example);
   objective.assertFits(longest(train, options.batchSize), prompt.spec.n, true);
   if (validation.length) objective.assertFits(longest(validation, options.evalBatchSize), prompt.spec.n, false);
 

@@ -1,10 +1,5 @@
+import { tapeState } from '../gradient-tape.js';
 import { tf } from '../tf.js';
-
-/** The part of TF.js's engine state that records a gradient tape (tfjs-core's engine.ts). */
-interface TapeState {
-  gradientDepth: number;
-  activeTape: Array<{ saved?: tf.Tensor[] }> | null;
-}
 
 /**
  * tf.variableGrads that cleans up after itself when it throws. TF.js keeps the tensors each taped
@@ -16,7 +11,7 @@ export function variableGrads(f: () => tf.Scalar, variables: tf.Variable[]): Ret
   try {
     return tf.variableGrads(f, variables);
   } catch (err) {
-    const state = (tf.engine() as unknown as { state: TapeState }).state;
+    const state = tapeState();
     if (state.gradientDepth === 0 && state.activeTape) {
       for (const node of state.activeTape) tf.dispose(node.saved ?? []);
       state.activeTape = null;
