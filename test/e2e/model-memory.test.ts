@@ -85,9 +85,13 @@ test('a job for a model too large for the worker fails once with MODEL_TOO_LARGE
   assert.equal(job.status, 'failed', JSON.stringify(job));
   assert.equal(job.error.code, 'MODEL_TOO_LARGE');
   assert.match(job.error.message, /needs \d+\.\d+ GiB for its weights/);
-  const queued = await service.deps.trainQueue.getJob(id);
+  // The job's row ends before the worker hands the failure to the queue: wait for the queue's side.
+  let queued = await service.deps.trainQueue.getJob(id);
+  for (const deadline = Date.now() + 20_000; !(await queued?.isFailed()) && Date.now() < deadline; await sleep(100)) {
+    queued = await service.deps.trainQueue.getJob(id);
+  }
+  assert.ok(await queued?.isFailed(), 'the queue failed the job');
   assert.equal(queued?.attemptsMade, 1, 'the refusal used one attempt and was not retried');
-  assert.ok(await queued?.isFailed());
 });
 
 test('a worker that does not load a model leaves its jobs to one that does, using no attempt', { timeout: 240_000 }, async () => {
