@@ -94,46 +94,49 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* An attention call's sizes, from the arguments that follow its tensors: lengths, prefix, heads, headSize, scale. */
+/* An attention call's sizes, from the arguments that follow its tensors: lengths, prefix, heads, kvHeads, headSize, scale. */
 typedef struct {
   lopt_attention_dims dims;
-  int64_t rows, width, probs;
+  /* Packed rows, the context's width, the width of a [q | k | v] row, the probabilities' floats. */
+  int64_t rows, width, qkv_width, probs;
 } attention_call;
 
 static attention_call attention_sizes(call *c, size_t first) {
   const int64_t batch = length_of(c, first, napi_int32_array);
-  attention_call a = {{batch, integer(c, first + 1), integer(c, first + 2), integer(c, first + 3),
-                       array(c, first, napi_int32_array, batch, false), (float)number(c, first + 4)},
-                      0, 0, 0};
+  attention_call a = {{batch, integer(c, first + 1), integer(c, first + 2), integer(c, first + 3), integer(c, first + 4),
+                       array(c, first, napi_int32_array, batch, false), (float)number(c, first + 5)},
+                      0, 0, 0, 0};
   for (int64_t b = 0; !c->failed && b < batch; b++) {
     if (a.dims.lengths[b] < 1) fail(c, "every length must be at least 1");
     else a.rows += a.dims.lengths[b];
   }
-  if (batch == 0 || a.dims.heads == 0 || a.dims.head_size == 0) fail(c, "attention sizes must be positive");
+  if (batch == 0 || a.dims.heads == 0 || a.dims.kv_heads == 0 || a.dims.head_size == 0) fail(c, "attention sizes must be positive");
+  else if (a.dims.heads % a.dims.kv_heads != 0) fail(c, "the key/value heads must divide the query heads");
   if (!c->failed) {
     a.width = a.dims.heads * a.dims.head_size;
+    a.qkv_width = a.width + 2 * a.dims.kv_heads * a.dims.head_size;
     a.probs = lopt_attention_probs_size(&a.dims);
   }
   return a;
 }
 
-/* attentionProbsSize(lengths, prefix, heads, headSize, scale): floats of the probabilities the forward pass keeps */
+/* attentionProbsSize(lengths, prefix, heads, kvHeads, headSize, scale): floats of the probabilities the forward pass keeps */
 static napi_value attention_probs_size(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 5)) return NULL;
+  if (!start(env, info, &c, 6)) return NULL;
   const attention_call a = attention_sizes(&c, 0);
   napi_value result;
   if (c.failed || napi_create_int64(env, a.probs, &result) != napi_ok) return NULL;
   return result;
 }
 
-/* attentionForward(qkv, prefixQkv | null, context, probs, lengths, prefix, heads, headSize, scale) */
+/* attentionForward(qkv, prefixQkv | null, context, probs, lengths, prefix, heads, kvHeads, headSize, scale) */
 static napi_value attention_forward(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 9)) return NULL;
+  if (!start(env, info, &c, 10)) return NULL;
   const attention_call a = attention_sizes(&c, 4);
-  const float *qkv = array(&c, 0, napi_float32_array, a.rows * 3 * a.width, false);
-  const float *prefix_qkv = array(&c, 1, napi_float32_array, a.dims.prefix * 3 * a.width, a.dims.prefix == 0);
+  const float *qkv = array(&c, 0, napi_float32_array, a.rows * a.qkv_width, false);
+  const float *prefix_qkv = array(&c, 1, napi_float32_array, a.dims.prefix * a.qkv_width, a.dims.prefix == 0);
   float *context = array(&c, 2, napi_float32_array, a.rows * a.width, false);
   float *probs = array(&c, 3, napi_float32_array, a.probs, false);
   if (c.failed) return NULL;
@@ -141,17 +144,17 @@ static napi_value attention_forward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* attentionBackward(dContext, qkv, prefixQkv | null, probs, dQkv, dPrefixQkv | null, lengths, prefix, heads, headSize, scale) */
+/* attentionBackward(dContext, qkv, prefixQkv | null, probs, dQkv, dPrefixQkv | null, lengths, prefix, heads, kvHeads, headSize, scale) */
 static napi_value attention_backward(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 11)) return NULL;
+  if (!start(env, info, &c, 12)) return NULL;
   const attention_call a = attention_sizes(&c, 6);
   const float *d_context = array(&c, 0, napi_float32_array, a.rows * a.width, false);
-  const float *qkv = array(&c, 1, napi_float32_array, a.rows * 3 * a.width, false);
-  const float *prefix_qkv = array(&c, 2, napi_float32_array, a.dims.prefix * 3 * a.width, a.dims.prefix == 0);
+  const float *qkv = array(&c, 1, napi_float32_array, a.rows * a.qkv_width, false);
+  const float *prefix_qkv = array(&c, 2, napi_float32_array, a.dims.prefix * a.qkv_width, a.dims.prefix == 0);
   const float *probs = array(&c, 3, napi_float32_array, a.probs, false);
-  float *d_qkv = array(&c, 4, napi_float32_array, a.rows * 3 * a.width, false);
-  float *d_prefix_qkv = array(&c, 5, napi_float32_array, a.dims.prefix * 3 * a.width, a.dims.prefix == 0);
+  float *d_qkv = array(&c, 4, napi_float32_array, a.rows * a.qkv_width, false);
+  float *d_prefix_qkv = array(&c, 5, napi_float32_array, a.dims.prefix * a.qkv_width, a.dims.prefix == 0);
   if (c.failed) return NULL;
   lopt_attention_backward(&a.dims, d_context, qkv, prefix_qkv, probs, d_qkv, d_prefix_qkv);
   return NULL;
@@ -201,6 +204,61 @@ static napi_value layer_norm(napi_env env, napi_callback_info info, bool backwar
 static napi_value layer_norm_forward(napi_env env, napi_callback_info info) { return layer_norm(env, info, false); }
 static napi_value layer_norm_backward(napi_env env, napi_callback_info info) { return layer_norm(env, info, true); }
 
+/* rmsNormForward(x, gamma, out, epsilon) and rmsNormBackward(x, gamma, dy, dx, epsilon) */
+static napi_value rms_norm(napi_env env, napi_callback_info info, bool backward) {
+  call c;
+  if (!start(env, info, &c, backward ? 5 : 4)) return NULL;
+  int64_t rows, width;
+  layer_norm_sizes(&c, 0, 1, &rows, &width);
+  const float *x = array(&c, 0, napi_float32_array, rows * width, false), *gamma = array(&c, 1, napi_float32_array, width, false);
+  const float *dy = backward ? array(&c, 2, napi_float32_array, rows * width, false) : NULL;
+  float *out = array(&c, backward ? 3 : 2, napi_float32_array, rows * width, false);
+  const float epsilon = (float)number(&c, backward ? 4 : 3);
+  if (c.failed) return NULL;
+  if (backward) lopt_rms_norm_backward(x, gamma, dy, out, rows, width, epsilon);
+  else lopt_rms_norm_forward(x, gamma, out, rows, width, epsilon);
+  return NULL;
+}
+
+static napi_value rms_norm_forward(napi_env env, napi_callback_info info) { return rms_norm(env, info, false); }
+static napi_value rms_norm_backward(napi_env env, napi_callback_info info) { return rms_norm(env, info, true); }
+
+/* swigluForward(gateUp, out, width) and swigluBackward(gateUp, dy, dGateUp, width): gateUp (rows, 2·width), out and dy (rows, width) */
+static napi_value swiglu(napi_env env, napi_callback_info info, bool backward) {
+  call c;
+  if (!start(env, info, &c, backward ? 4 : 3)) return NULL;
+  const int64_t width = integer(&c, backward ? 3 : 2), size = length_of(&c, 0, napi_float32_array);
+  if (!c.failed && (width == 0 || size % (2 * width) != 0)) fail(&c, "the gate and up rows are not a multiple of twice the width");
+  const int64_t rows = width ? size / (2 * width) : 0;
+  const float *gate_up = array(&c, 0, napi_float32_array, rows * 2 * width, false);
+  const float *dy = backward ? array(&c, 1, napi_float32_array, rows * width, false) : NULL;
+  float *out = array(&c, backward ? 2 : 1, napi_float32_array, rows * width * (backward ? 2 : 1), false);
+  if (c.failed) return NULL;
+  if (backward) lopt_swiglu_backward(gate_up, dy, out, rows, width);
+  else lopt_swiglu_forward(gate_up, out, rows, width);
+  return NULL;
+}
+
+static napi_value swiglu_forward(napi_env env, napi_callback_info info) { return swiglu(env, info, false); }
+static napi_value swiglu_backward(napi_env env, napi_callback_info info) { return swiglu(env, info, true); }
+
+/* rope(x, out, positions, invFreq, heads, rotated, inverse): x and out (rows, heads · 2·invFreq.length), one position per row */
+static napi_value rope(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 7)) return NULL;
+  const int64_t rows = length_of(&c, 2, napi_int32_array), half = length_of(&c, 3, napi_float32_array);
+  const int64_t heads = integer(&c, 4), rotated = integer(&c, 5);
+  if (!c.failed && (half == 0 || rotated > heads)) fail(&c, "rope needs a frequency per pair and at most `heads` rotated heads");
+  const float *x = array(&c, 0, napi_float32_array, rows * heads * 2 * half, false);
+  float *out = array(&c, 1, napi_float32_array, rows * heads * 2 * half, false);
+  const int32_t *positions = array(&c, 2, napi_int32_array, rows, false);
+  const float *inv_freq = array(&c, 3, napi_float32_array, half, false);
+  const bool inverse = boolean(&c, 6);
+  if (c.failed) return NULL;
+  lopt_rope(x, out, positions, inv_freq, rows, heads, rotated, 2 * half, inverse);
+  return NULL;
+}
+
 /* threads(n?): OpenBLAS's thread count, set first when n is given. */
 static napi_value threads(napi_env env, napi_callback_info info) {
   call c;
@@ -230,6 +288,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"geluBackward", NULL, gelu_backward, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormForward", NULL, layer_norm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormBackward", NULL, layer_norm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"rmsNormForward", NULL, rms_norm_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"rmsNormBackward", NULL, rms_norm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"swigluForward", NULL, swiglu_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"swigluBackward", NULL, swiglu_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"rope", NULL, rope, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;

@@ -2,7 +2,9 @@
  * Causal self-attention straight from the fused [q | k | v] rows of a layer, for sequences packed
  * one after another without padding, with the keys and values of `prefix` shared positions (the
  * soft prompt's) in front of every sequence. Heads are read in place through the row stride, so
- * no transposes, splits, tiles, masks or padding rows are materialised.
+ * no transposes, splits, tiles, masks or padding rows are materialised. With grouped-query
+ * attention (kv_heads < heads) query head h reads key/value head h / (heads / kv_heads), in place
+ * too: the shared heads are never repeated.
  */
 #include <cblas.h>
 #include <math.h>
@@ -11,14 +13,18 @@
 
 #include "kernels.h"
 
+/* P shared rows, H query heads of hs, `group` query heads per key/value head; a row is [q (W) | k (KW) | v (KW)], LD wide. */
 typedef struct {
-  int64_t P, H, hs, W, LD;
+  int64_t P, H, hs, group, W, KW, LD;
 } layout;
 
 static layout layout_of(const lopt_attention_dims *dims) {
-  const int64_t W = dims->heads * dims->head_size;
-  return (layout){dims->prefix, dims->heads, dims->head_size, W, 3 * W};
+  const int64_t W = dims->heads * dims->head_size, KW = dims->kv_heads * dims->head_size;
+  return (layout){dims->prefix, dims->heads, dims->head_size, dims->heads / dims->kv_heads, W, KW, W + 2 * KW};
 }
+
+/* Offset in a row of query head h's key (its value follows KW later). */
+static int64_t key_offset(const layout *L, int64_t h) { return L->W + (h / L->group) * L->hs; }
 
 /* C (m×n, ldc) = alpha · op(A) · op(B) + beta · C, row-major. */
 static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
@@ -53,12 +59,13 @@ void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, c
   for (int64_t b = 0; b < dims->batch; row += dims->lengths[b], b++) {
     const int64_t T = dims->lengths[b], S = L.P + T;
     for (int64_t h = 0; h < L.H; h++, p += T * S) {
-      const float *q = qkv + row * L.LD + h * L.hs, *k = q + L.W, *v = q + 2 * L.W;
+      const float *q = qkv + row * L.LD + h * L.hs, *k = qkv + row * L.LD + key_offset(&L, h), *v = k + L.KW;
       float *c = context + row * L.W + h * L.hs;
-      if (L.P) gemm(false, true, T, L.P, L.hs, dims->scale, q, L.LD, prefix_qkv + L.W + h * L.hs, L.LD, 0.0f, p, S);
+      const float *kp = L.P ? prefix_qkv + key_offset(&L, h) : NULL;
+      if (L.P) gemm(false, true, T, L.P, L.hs, dims->scale, q, L.LD, kp, L.LD, 0.0f, p, S);
       gemm(false, true, T, T, L.hs, dims->scale, q, L.LD, k, L.LD, 0.0f, p + L.P, S);
       for (int64_t i = 0; i < T; i++) softmax_row(p + i * S, L.P + i + 1, S);
-      if (L.P) gemm(false, false, T, L.hs, L.P, 1.0f, p, S, prefix_qkv + 2 * L.W + h * L.hs, L.LD, 0.0f, c, L.W);
+      if (L.P) gemm(false, false, T, L.hs, L.P, 1.0f, p, S, kp + L.KW, L.LD, 0.0f, c, L.W);
       gemm(false, false, T, L.hs, T, 1.0f, p + L.P, S, v, L.LD, L.P ? 1.0f : 0.0f, c, L.W);
     }
   }
@@ -76,15 +83,18 @@ void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_con
   for (int64_t b = 0; b < dims->batch; row += dims->lengths[b], b++) {
     const int64_t T = dims->lengths[b], S = L.P + T;
     for (int64_t h = 0; h < L.H; h++, p += T * S) {
-      const float *q = qkv + row * L.LD + h * L.hs, *k = q + L.W, *v = q + 2 * L.W;
-      const float *kp = prefix_qkv ? prefix_qkv + L.W + h * L.hs : NULL, *vp = kp ? kp + L.W : NULL;
-      float *dq = d_qkv + row * L.LD + h * L.hs, *dk = dq + L.W, *dv = dq + 2 * L.W;
-      float *dkp = d_prefix_qkv ? d_prefix_qkv + L.W + h * L.hs : NULL, *dvp = dkp ? dkp + L.W : NULL;
+      const int64_t kv = key_offset(&L, h);
+      const float *q = qkv + row * L.LD + h * L.hs, *k = qkv + row * L.LD + kv, *v = k + L.KW;
+      const float *kp = prefix_qkv ? prefix_qkv + kv : NULL, *vp = kp ? kp + L.KW : NULL;
+      float *dq = d_qkv + row * L.LD + h * L.hs, *dk = d_qkv + row * L.LD + kv, *dv = dk + L.KW;
+      float *dkp = d_prefix_qkv ? d_prefix_qkv + kv : NULL, *dvp = dkp ? dkp + L.KW : NULL;
       const float *dc = d_context + row * L.W + h * L.hs;
+      /* The first query head of a group writes its key/value head's gradients, the others add to them. */
+      const float kv_beta = h % L.group == 0 ? 0.0f : 1.0f;
       /* dP = dC · [Vp; V]ᵀ, then dV = Pᵀ · dC (the shared values add up over the batch). */
       if (L.P) gemm(false, true, T, L.P, L.hs, 1.0f, dc, L.W, vp, L.LD, 0.0f, ds, S);
       gemm(false, true, T, T, L.hs, 1.0f, dc, L.W, v, L.LD, 0.0f, ds + L.P, S);
-      gemm(true, false, T, L.hs, T, 1.0f, p + L.P, S, dc, L.W, 0.0f, dv, L.LD);
+      gemm(true, false, T, L.hs, T, 1.0f, p + L.P, S, dc, L.W, kv_beta, dv, L.LD);
       if (L.P) gemm(true, false, L.P, L.hs, T, 1.0f, p, S, dc, L.W, 1.0f, dvp, L.LD);
       /* Through the softmax: dS = scale · P ⊙ (dP − Σ_j dP ⊙ P). */
       for (int64_t i = 0; i < T; i++) {
@@ -97,7 +107,7 @@ void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_con
       /* dQ = dS · [Kp; K], dK = dSᵀ · Q (the shared keys add up over the batch). */
       if (L.P) gemm(false, false, T, L.hs, L.P, 1.0f, ds, S, kp, L.LD, 0.0f, dq, L.LD);
       gemm(false, false, T, L.hs, T, 1.0f, ds + L.P, S, k, L.LD, L.P ? 1.0f : 0.0f, dq, L.LD);
-      gemm(true, false, T, L.hs, T, 1.0f, ds + L.P, S, q, L.LD, 0.0f, dk, L.LD);
+      gemm(true, false, T, L.hs, T, 1.0f, ds + L.P, S, q, L.LD, kv_beta, dk, L.LD);
       if (L.P) gemm(true, false, L.P, L.hs, T, 1.0f, ds, S, q, L.LD, 1.0f, dkp, L.LD);
     }
   }

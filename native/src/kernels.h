@@ -8,11 +8,11 @@
 void lopt_gemm(const float *a, const float *b, float *out, const float *bias, int64_t batch, const int32_t *a_index,
                const int32_t *b_index, int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b);
 
-/* Sizes of a causal self-attention over rows of [q | k | v] (width 3·heads·head_size): the batch's
- * sequences packed one after another, lengths[b] rows each, after `prefix` positions shared by
- * every sequence. */
+/* Sizes of a causal self-attention over rows of [q | k | v] (widths heads·head_size, then
+ * kv_heads·head_size twice; kv_heads divides heads): the batch's sequences packed one after
+ * another, lengths[b] rows each, after `prefix` positions shared by every sequence. */
 typedef struct {
-  int64_t batch, prefix, heads, head_size;
+  int64_t batch, prefix, heads, kv_heads, head_size;
   const int32_t *lengths;
   float scale;
 } lopt_attention_dims;
@@ -24,7 +24,7 @@ int64_t lopt_attention_probs_size(const lopt_attention_dims *dims);
 void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, const float *prefix_qkv, float *context,
                             float *probs);
 
-/* Gradients of the forward pass: d_qkv like qkv, d_prefix_qkv [prefix, 3·width] (its q part 0). */
+/* Gradients of the forward pass: d_qkv like qkv, d_prefix_qkv like prefix_qkv (its q part 0). */
 void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_context, const float *qkv,
                              const float *prefix_qkv, const float *probs, float *d_qkv, float *d_prefix_qkv);
 
@@ -37,5 +37,22 @@ void lopt_layer_norm_forward(const float *x, const float *gamma, const float *be
                              float epsilon);
 void lopt_layer_norm_backward(const float *x, const float *gamma, const float *dy, float *dx, int64_t rows, int64_t width,
                               float epsilon);
+
+/* RMS normalisation of `rows` rows of `width` (x · γ / √(mean(x²) + ε)), and its input gradient. */
+void lopt_rms_norm_forward(const float *x, const float *gamma, float *out, int64_t rows, int64_t width, float epsilon);
+void lopt_rms_norm_backward(const float *x, const float *gamma, const float *dy, float *dx, int64_t rows, int64_t width,
+                            float epsilon);
+
+/* SwiGLU of rows [gate (width) | up (width)]: out (rows, width) = silu(gate) ⊙ up, and the gradient
+ * d_gate_up (rows, 2·width) of it. */
+void lopt_swiglu_forward(const float *gate_up, float *out, int64_t rows, int64_t width);
+void lopt_swiglu_backward(const float *gate_up, const float *dy, float *d_gate_up, int64_t rows, int64_t width);
+
+/* Rotary position embedding in Hugging Face's rotate_half layout, of the first `rotated` heads of
+ * each row of `heads` heads of head_size (the query and key heads of a [q | k | v] row; the value
+ * heads are copied): the pair (i, i + head_size/2) of a head in row r turns by the angle
+ * positions[r] · inv_freq[i]. `inverse` turns the other way, which is the gradient. */
+void lopt_rope(const float *x, float *out, const int32_t *positions, const float *inv_freq, int64_t rows, int64_t heads,
+               int64_t rotated, int64_t head_size, bool inverse);
 
 #endif

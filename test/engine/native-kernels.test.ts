@@ -168,8 +168,14 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: NATIVE_KERN
     assert.throws(() => addon.gemm(new Float32Array(6), new Float32Array(6), new Float32Array(3), null, zero, zero, 1, 1, 2, 2, 3, false, false), /does not match/);
     assert.throws(() => addon.geluBackward(new Float32Array(4), new Float32Array(3), new Float32Array(4)), /does not match/);
     assert.throws(
-      () => addon.attentionForward(new Float32Array(12), null, new Float32Array(4), new Float32Array(4), Int32Array.of(0), 0, 1, 2, 1),
+      () => addon.attentionForward(new Float32Array(12), null, new Float32Array(4), new Float32Array(4), Int32Array.of(0), 0, 1, 1, 2, 1),
       /every length must be at least 1/,
     );
+    assert.throws(
+      () => addon.attentionForward(new Float32Array(14), null, new Float32Array(6), new Float32Array(3), Int32Array.of(1), 0, 3, 2, 2, 1),
+      /must divide the query heads/,
+    );
+    assert.throws(() => addon.swigluForward(new Float32Array(8), new Float32Array(3), 4), /does not match/);
+    assert.throws(() => addon.rope(new Float32Array(8), new Float32Array(8), Int32Array.of(0), new Float32Array(2), 2, 3, false), /at most/);
   });
 });

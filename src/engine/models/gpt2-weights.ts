@@ -1,11 +1,12 @@
 /**
  * Imports a Hugging Face GPT-2 checkpoint. Names may carry the `transformer.` prefix or not;
  * Conv1D weights are already [in, out], so none is transposed for the forward pass. Every
- * expected tensor must be present with its exact shape, and nothing else may be. Each tensor is
- * read and handed to the placement one at a time, so loading holds no second copy of the model.
+ * expected tensor must be present with its exact shape, and nothing else may be (checkpoint-
+ * names.ts). Each tensor is read and handed to the placement one at a time, so loading holds no
+ * second copy of the model.
  */
-import { EngineError } from '../engine-error.js';
 import type { tf } from '../tf.js';
+import { countFloats, matchTensorNames } from './checkpoint-names.js';
 import type { FrozenLinear } from './frozen-linear.js';
 import type { Gpt2Config } from './gpt2-config.js';
 import type { WeightSource } from './model-weights-file.js';
@@ -37,9 +38,10 @@ export interface Gpt2Weights {
 
 const PREFIX = 'transformer.';
 /** Stored by some checkpoints but not weights: HF's causal-mask buffers, and the tied head. */
-const IGNORED = [/^h\.\d+\.attn\.(masked_)?bias$/, /^lm_head\.weight$/];
-/** How many names of each kind of problem an error message lists. */
-const LISTED = 8;
+const NAME_RULES = {
+  bare: (fileName: string) => (fileName.startsWith(PREFIX) ? fileName.slice(PREFIX.length) : fileName),
+  ignored: [/^h\.\d+\.attn\.(masked_)?bias$/, /^lm_head\.weight$/],
+};
 
 function expectedShapes(c: Gpt2Config): Map<string, number[]> {
   const d = c.hiddenSize;
@@ -63,51 +65,15 @@ function expectedShapes(c: Gpt2Config): Map<string, number[]> {
   return shapes;
 }
 
-function listed(names: readonly string[]): string {
-  const more = names.length > LISTED ? ` and ${names.length - LISTED} more` : '';
-  return names.slice(0, LISTED).join(', ') + more;
-}
-
-/** Checks the file's tensors against the config; returns the file name of each expected tensor. */
-function matchNames(file: WeightSource, config: Gpt2Config): Map<string, string> {
-  const expected = expectedShapes(config);
-  const fileNames = new Map<string, string>(); // bare name → name in the file
-  const unexpected: string[] = [];
-  for (const fileName of file.tensors.keys()) {
-    const bare = fileName.startsWith(PREFIX) ? fileName.slice(PREFIX.length) : fileName;
-    if (expected.has(bare)) fileNames.set(bare, fileName);
-    else if (!IGNORED.some((pattern) => pattern.test(bare))) unexpected.push(fileName);
-  }
-  const missing = [...expected.keys()].filter((name) => !fileNames.has(name));
-  const misshaped = [...fileNames].flatMap(([bare, fileName]) => {
-    const actual = file.tensors.get(fileName)!.shape;
-    const want = expected.get(bare)!;
-    return actual.join() === want.join() ? [] : [`${fileName} is [${actual.join(', ')}], expected [${want.join(', ')}]`];
-  });
-  const problems = [
-    missing.length ? `missing tensors: ${listed(missing)}` : '',
-    unexpected.length ? `unexpected tensors: ${listed(unexpected)}` : '',
-    misshaped.length ? `wrong shapes: ${listed(misshaped)}` : '',
-  ].filter(Boolean);
-  if (problems.length) throw new EngineError('MODEL_WEIGHTS_MISMATCH', `${file.path}: ${problems.join('; ')}`);
-  return fileNames;
-}
-
 /** float32 bytes of a GPT-2's weights, from its config alone. */
 export function gpt2WeightBytes(config: Gpt2Config): WeightBytes {
-  let total = 0;
-  let matrices = config.vocabSize * config.hiddenSize; // wte, which is also the head
-  for (const [name, shape] of expectedShapes(config)) {
-    const count = shape.reduce((p, n) => p * n, 1);
-    total += count;
-    if (/\.c_(attn|proj|fc)\.weight$/.test(name)) matrices += count;
-  }
+  const { total, matrices } = countFloats(expectedShapes(config), (name) => name === 'wte.weight' || /\.c_(attn|proj|fc)\.weight$/.test(name)); // wte is also the head
   return { total: total * 4, matrices: matrices * 4 };
 }
 
 /** Reads every GPT-2 weight into `placement`, which the caller disposes (on failure too). */
 export function importGpt2Weights(file: WeightSource, config: Gpt2Config, placement: WeightPlacement): Gpt2Weights {
-  const fileNames = matchNames(file, config);
+  const fileNames = matchTensorNames(file, expectedShapes(config), NAME_RULES);
   const read = (bare: string) => file.readFloat32(fileNames.get(bare)!);
   const layerNorm = (prefix: string): LayerNormWeights => ({ gamma: placement.tensor(read(`${prefix}.weight`)), beta: placement.tensor(read(`${prefix}.bias`)) });
   const linear = (prefix: string): FrozenLinear => placement.linear(read(`${prefix}.weight`), read(`${prefix}.bias`), 'in-out');

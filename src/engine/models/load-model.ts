@@ -12,7 +12,7 @@ import { EngineError } from '../engine-error.js';
 import { assertWeightsFit } from '../memory-budget.js';
 import { assertTensorFits } from '../tensor-limit.js';
 import type { FrozenModel, ModelDimensions } from './frozen-model.js';
-import { Gpt2Model } from './gpt2.js';
+import { gpt2Model } from './gpt2.js';
 import { parseGpt2Config } from './gpt2-config.js';
 import { gpt2WeightBytes, importGpt2Weights } from './gpt2-weights.js';
 import { openModelWeights, type WeightSource } from './model-weights-file.js';
@@ -36,7 +36,7 @@ const MODEL_TYPES: Record<string, ModelType> = {
     load: (raw, configPath, weights, placement) => {
       const config = parseGpt2Config(configPath, raw);
       assertTensorFits('the token embeddings (V, d)', [config.vocabSize, config.hiddenSize]);
-      return new Gpt2Model(config, importGpt2Weights(weights, config, placement), placement, { nativeOps: activeBackend().nativeKernels.active });
+      return gpt2Model(config, importGpt2Weights(weights, config, placement), placement, { nativeOps: activeBackend().nativeKernels.active });
     },
   },
 };

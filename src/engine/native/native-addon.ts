@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 
 /** Sizes of an attention call over packed sequences; see native/src/kernels.h. */
-export type AttentionSizes = [lengths: Int32Array, prefix: number, heads: number, headSize: number, scale: number];
+export type AttentionSizes = [lengths: Int32Array, prefix: number, heads: number, kvHeads: number, headSize: number, scale: number];
 
 export interface NativeAddon {
   /** out[i] = op(a[aIndex[i]]) · op(b[bIndex[i]]) (+ bias on every row), row-major. */
@@ -26,6 +26,17 @@ export interface NativeAddon {
   layerNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, epsilon: number): void;
   /** dx only: the scale and shift are frozen. */
   layerNormBackward(x: Float32Array, gamma: Float32Array, dy: Float32Array, dx: Float32Array, epsilon: number): void;
+  rmsNormForward(x: Float32Array, gamma: Float32Array, out: Float32Array, epsilon: number): void;
+  /** dx only: the scale is frozen. */
+  rmsNormBackward(x: Float32Array, gamma: Float32Array, dy: Float32Array, dx: Float32Array, epsilon: number): void;
+  /** out (rows, width) = silu(gate) ⊙ up of rows [gate | up] (rows, 2·width). */
+  swigluForward(gateUp: Float32Array, out: Float32Array, width: number): void;
+  swigluBackward(gateUp: Float32Array, dy: Float32Array, dGateUp: Float32Array, width: number): void;
+  /**
+   * Rotary embedding (HF rotate_half) of the first `rotated` of each row's `heads` heads, by the
+   * angle positions[row] · invFreq[i] for pair i; the other heads are copied. `inverse` turns back.
+   */
+  rope(x: Float32Array, out: Float32Array, positions: Int32Array, invFreq: Float32Array, heads: number, rotated: number, inverse: boolean): void;
   /** OpenBLAS's thread count; sets it first when given. */
   threads(set?: number): number;
 }

@@ -2,9 +2,9 @@
  * Registers the OpenBLAS addon's kernels with TensorFlow.js on the backends whose tensor memory it
  * can read in place (the wasm heap, the cpu backend's arrays): its gemm stands in for matMul
  * (BatchMatMul, _FusedMatMul; cases it does not cover fall through to the backend's kernel, and
- * TF.js builds their gradients from the same forward kernels), and the fused attention, GELU and
- * layer-norm kernels, the matMul by a frozen matrix in host memory and the row gather behind
- * native-ops.ts are added.
+ * TF.js builds their gradients from the same forward kernels), and the fused attention (grouped-
+ * query too), GELU, SwiGLU, layer-norm, RMS-norm and rotary kernels, the matMul by a frozen matrix
+ * in host memory and the row gather behind native-ops.ts are added.
  */
 import { tf } from '../tf.js';
 import { planGemm } from './gemm-plan.js';
@@ -49,6 +49,11 @@ export const GELU_KERNEL = 'LoptGelu';
 export const GELU_GRAD_KERNEL = 'LoptGeluGrad';
 export const LAYER_NORM_KERNEL = 'LoptLayerNorm';
 export const LAYER_NORM_GRAD_KERNEL = 'LoptLayerNormGrad';
+export const RMS_NORM_KERNEL = 'LoptRmsNorm';
+export const RMS_NORM_GRAD_KERNEL = 'LoptRmsNormGrad';
+export const SWIGLU_KERNEL = 'LoptSwiglu';
+export const SWIGLU_GRAD_KERNEL = 'LoptSwigluGrad';
+export const ROPE_KERNEL = 'LoptRope';
 export const HOST_MATMUL_KERNEL = 'LoptHostMatMul';
 export const GATHER_ROWS_KERNEL = 'LoptGatherRows';
 
@@ -69,10 +74,22 @@ export interface GatherRowsAttrs {
   readonly index: Int32Array;
 }
 
+/** Rows of [q | k | v]: `heads` query heads, then `kvHeads` key and `kvHeads` value heads, each `headSize` wide. */
 export interface AttentionAttrs {
   readonly lengths: number[];
   readonly heads: number;
+  readonly kvHeads: number;
+  readonly headSize: number;
   readonly scale: number;
+}
+
+/** One position per row; `rotated` heads of `heads` turn (see NativeAddon.rope). */
+export interface RopeAttrs {
+  readonly positions: Int32Array;
+  readonly invFreq: Float32Array;
+  readonly heads: number;
+  readonly rotated: number;
+  readonly inverse: boolean;
 }
 
 interface KernelArgs<Inputs> {
@@ -107,16 +124,16 @@ function matMulKernel(builtin: tf.KernelFunc): Kernel<{ a: TensorInfo; b: Tensor
   };
 }
 
-/** Sizes of an attention call from its packed [q | k | v] rows (Σ lengths, 3·width) and the shared prefix's. */
-function attentionSizes(qkv: TensorInfo, prefixQkv: TensorInfo | undefined, attrs: Record<string, unknown>): AttentionSizes {
-  const { lengths, heads, scale } = attrs as unknown as AttentionAttrs;
-  return [Int32Array.from(lengths), prefixQkv?.shape[0] ?? 0, heads, qkv.shape[1]! / 3 / heads, scale];
+/** Sizes of an attention call over packed [q | k | v] rows (Σ lengths, ·) after the shared prefix's. */
+function attentionSizes(prefixQkv: TensorInfo | undefined, attrs: Record<string, unknown>): AttentionSizes {
+  const { lengths, heads, kvHeads, headSize, scale } = attrs as unknown as AttentionAttrs;
+  return [Int32Array.from(lengths), prefixQkv?.shape[0] ?? 0, heads, kvHeads, headSize, scale];
 }
 
 const attentionKernel: Kernel<{ qkv: TensorInfo; prefixQkv?: TensorInfo }> = (addon, memory, { inputs: { qkv, prefixQkv }, attrs }) => {
-  const sizes = attentionSizes(qkv, prefixQkv, attrs);
-  const [rows, width3] = qkv.shape as [number, number];
-  const context = memory.allocate([rows, width3 / 3]);
+  const sizes = attentionSizes(prefixQkv, attrs);
+  const { heads, headSize } = attrs as unknown as AttentionAttrs;
+  const context = memory.allocate([qkv.shape[0]!, heads * headSize]);
   const probs = memory.allocate([addon.attentionProbsSize(...sizes)]);
   addon.attentionForward(memory.view(qkv), prefixQkv ? memory.view(prefixQkv) : null, memory.view(context), memory.view(probs), ...sizes);
   return [context, probs];
@@ -129,7 +146,7 @@ const attentionGradKernel: Kernel<{ dContext: TensorInfo; qkv: TensorInfo; prefi
   const view = (t: TensorInfo | null | undefined) => (t ? memory.view(t) : null);
   addon.attentionBackward(
     memory.view(dContext), memory.view(qkv), view(prefixQkv), memory.view(probs), memory.view(dQkv), view(dPrefixQkv),
-    ...attentionSizes(qkv, prefixQkv, attrs),
+    ...attentionSizes(prefixQkv, attrs),
   );
   return dPrefixQkv ? [dQkv, dPrefixQkv] : [dQkv];
 };
@@ -156,6 +173,38 @@ const layerNormGradKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; dy: Tensor
   const dx = memory.allocate([...x.shape]);
   addon.layerNormBackward(memory.view(x), memory.view(gamma), memory.view(dy), memory.view(dx), attrs.epsilon as number);
   return dx;
+};
+
+const rmsNormKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo }> = (addon, memory, { inputs: { x, gamma }, attrs }) => {
+  const out = memory.allocate([...x.shape]);
+  addon.rmsNormForward(memory.view(x), memory.view(gamma), memory.view(out), attrs.epsilon as number);
+  return out;
+};
+
+const rmsNormGradKernel: Kernel<{ x: TensorInfo; gamma: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { x, gamma, dy }, attrs }) => {
+  const dx = memory.allocate([...x.shape]);
+  addon.rmsNormBackward(memory.view(x), memory.view(gamma), memory.view(dy), memory.view(dx), attrs.epsilon as number);
+  return dx;
+};
+
+const swigluKernel: Kernel<{ gateUp: TensorInfo }> = (addon, memory, { inputs: { gateUp } }) => {
+  const [rows, width2] = gateUp.shape as [number, number];
+  const out = memory.allocate([rows, width2 / 2]);
+  addon.swigluForward(memory.view(gateUp), memory.view(out), width2 / 2);
+  return out;
+};
+
+const swigluGradKernel: Kernel<{ gateUp: TensorInfo; dy: TensorInfo }> = (addon, memory, { inputs: { gateUp, dy } }) => {
+  const dGateUp = memory.allocate([...gateUp.shape]);
+  addon.swigluBackward(memory.view(gateUp), memory.view(dy), memory.view(dGateUp), gateUp.shape[1]! / 2);
+  return dGateUp;
+};
+
+const ropeKernel: Kernel<{ x: TensorInfo }> = (addon, memory, { inputs: { x }, attrs }) => {
+  const { positions, invFreq, heads, rotated, inverse } = attrs as unknown as RopeAttrs;
+  const out = memory.allocate([...x.shape]);
+  addon.rope(memory.view(x), memory.view(out), positions, invFreq, heads, rotated, inverse);
+  return out;
 };
 
 const ONE_MATRIX = Int32Array.of(0);
@@ -189,6 +238,11 @@ const ADDED_KERNELS: Record<string, Kernel<never>> = {
   [ATTENTION_GRAD_KERNEL]: attentionGradKernel,
   [GELU_KERNEL]: geluKernel,
   [GELU_GRAD_KERNEL]: geluGradKernel,
+  [RMS_NORM_KERNEL]: rmsNormKernel,
+  [RMS_NORM_GRAD_KERNEL]: rmsNormGradKernel,
+  [SWIGLU_KERNEL]: swigluKernel,
+  [SWIGLU_GRAD_KERNEL]: swigluGradKernel,
+  [ROPE_KERNEL]: ropeKernel,
 };
 const REPLACED_KERNELS = ['BatchMatMul', '_FusedMatMul'];
 

@@ -7,7 +7,8 @@ import { tf } from '../tf.js';
 import { EngineError } from '../engine-error.js';
 import {
   ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, GATHER_ROWS_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, HOST_MATMUL_KERNEL, LAYER_NORM_GRAD_KERNEL,
-  LAYER_NORM_KERNEL, type AttentionAttrs, type HostMatMulAttrs,
+  LAYER_NORM_KERNEL, RMS_NORM_GRAD_KERNEL, RMS_NORM_KERNEL, ROPE_KERNEL, SWIGLU_GRAD_KERNEL, SWIGLU_KERNEL, type AttentionAttrs,
+  type HostMatMulAttrs,
 } from './native-kernels.js';
 
 type SaveFunc = (tensors: tf.Tensor[]) => void;
@@ -24,10 +25,19 @@ export const nativeGelu = tf.customGrad((x, save) => {
   };
 }) as unknown as <T extends tf.Tensor>(x: T) => T;
 
+/** silu(gate) ⊙ up of rows [gate | up] (rows, 2·width) → (rows, width), in one kernel each way. */
+export const nativeSwiglu = tf.customGrad((gateUp, save) => {
+  (save as SaveFunc)([gateUp as tf.Tensor]);
+  return {
+    value: run(SWIGLU_KERNEL, { gateUp: gateUp as tf.Tensor }) as tf.Tensor,
+    gradFunc: (dy, [saved]) => run(SWIGLU_GRAD_KERNEL, { gateUp: saved!, dy: dy as tf.Tensor }) as tf.Tensor,
+  };
+}) as unknown as (gateUp: tf.Tensor2D) => tf.Tensor2D;
+
 /**
  * Causal self-attention of `lengths.length` sequences packed one after another without padding,
- * from their [q | k | v] rows (Σ lengths, 3d), after the keys and values of the shared prefix's
- * rows (P, 3d) when given: context (Σ lengths, d).
+ * from their [q | k | v] rows (Σ lengths, (heads + 2·kvHeads)·headSize), after the keys and
+ * values of the shared prefix's rows (P, same width) when given: context (Σ lengths, heads·headSize).
  */
 export function nativeAttention(qkv: tf.Tensor2D, prefixQkv: tf.Tensor2D | null, attrs: AttentionAttrs): tf.Tensor2D {
   const inputs = (x: tf.Tensor, p?: tf.Tensor): tf.NamedTensorMap => (p ? { qkv: x, prefixQkv: p } : { qkv: x });
@@ -54,6 +64,31 @@ export function nativeLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Ten
       gradFunc: (dy, [saved]) => run(LAYER_NORM_GRAD_KERNEL, { x: saved!, gamma, dy: dy as tf.Tensor }, { epsilon }) as tf.Tensor,
     };
   });
+  return op(x) as tf.Tensor2D;
+}
+
+/** RMS normalisation over the last dimension with a frozen scale γ: differentiable in x only. */
+export function nativeRmsNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, epsilon: number): tf.Tensor2D {
+  const op = tf.customGrad((input, save) => {
+    (save as SaveFunc)([input as tf.Tensor]);
+    return {
+      value: run(RMS_NORM_KERNEL, { x: input as tf.Tensor, gamma }, { epsilon }) as tf.Tensor,
+      gradFunc: (dy, [saved]) => run(RMS_NORM_GRAD_KERNEL, { x: saved!, gamma, dy: dy as tf.Tensor }, { epsilon }) as tf.Tensor,
+    };
+  });
+  return op(x) as tf.Tensor2D;
+}
+
+/**
+ * Rotary position embedding of rows x (rows, heads·headSize), row r at `positions[r]`: the first
+ * `rotated` heads turn by positions[r]·invFreq (HF rotate_half pairs), the rest pass. The turn is
+ * orthogonal, so its gradient is the turn back; nothing is kept for it.
+ */
+export function nativeRope(x: tf.Tensor2D, attrs: { positions: Int32Array; invFreq: Float32Array; heads: number; rotated: number }): tf.Tensor2D {
+  const op = tf.customGrad((input) => ({
+    value: run(ROPE_KERNEL, { x: input as tf.Tensor }, { ...attrs, inverse: false }) as tf.Tensor,
+    gradFunc: (dy) => run(ROPE_KERNEL, { x: dy as tf.Tensor }, { ...attrs, inverse: true }) as tf.Tensor,
+  }));
   return op(x) as tf.Tensor2D;
 }
 

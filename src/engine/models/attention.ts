@@ -1,0 +1,49 @@
+/**
+ * Causal multi-head attention of a decoder layer from its fused [q | k | v] rows, with grouped-
+ * query attention (kvHeads key/value heads shared by groups of heads / kvHeads query heads;
+ * kvHeads = heads is plain multi-head attention) and the keys and values of P shared positions
+ * (a soft prompt's) in front of every sequence. Shapes: B batch, T positions, P shared, H query
+ * heads, KV key/value heads, g = H / KV, hs head size.
+ */
+import { nativeAttention } from '../native/native-ops.js';
+import { tf } from '../tf.js';
+import type { SequenceBatch } from './sequence-batch.js';
+
+export interface AttentionShape {
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headSize: number;
+  /** Multiplies the scores q·k (1/√hs in most models). */
+  readonly scale: number;
+}
+
+/** Width of a [q | k | v] row. */
+export const qkvWidth = ({ heads, kvHeads, headSize }: AttentionShape) => (heads + 2 * kvHeads) * headSize;
+
+/**
+ * Context (one row per row of qkv, H·hs wide) of the heads' attention over `past` (the [q | k | v]
+ * rows of the P shared positions) and each sequence's own positions. `native`: the addon's fused
+ * kernel over packed rows; else TF.js ops over padded rows and the batch's mask.
+ */
+export function attend(qkv: tf.Tensor2D, batch: SequenceBatch, past: tf.Tensor2D | undefined, shape: AttentionShape, native: boolean): tf.Tensor2D {
+  if (native) return nativeAttention(qkv, past ?? null, { lengths: [...batch.lengths], ...shape });
+  const { B, T, mask } = batch;
+  const { heads: H, kvHeads: KV, headSize: hs, scale } = shape;
+  // (rows·S, count·hs) → (rows, count, S, hs)
+  const split = (t: tf.Tensor2D, rows: number, count: number) => tf.transpose(tf.reshape(t, [rows, t.shape[0] / rows, count, hs]), [0, 2, 1, 3]) as tf.Tensor4D;
+  const sizes = [H * hs, KV * hs, KV * hs];
+  const [q, k, v] = tf.split(qkv, sizes, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+  const [, pastK, pastV] = past ? (tf.split(past, sizes, 1) as tf.Tensor2D[]) : [];
+  const withPast = (mine: tf.Tensor2D, shared: tf.Tensor2D | undefined) => {
+    const own = split(mine, B, KV);
+    return shared ? tf.concat([tf.broadcastTo(split(shared, 1, KV), [B, KV, shared.shape[0], hs]), own], 2) : own; // (B, KV, S, hs)
+  };
+  // Query head h = kv·g + i, so (B, H, T, hs) is (B, KV, g·T, hs) as it lies: each group meets its key/value head in one matMul.
+  const grouped = tf.reshape(split(q, B, H), [B, KV, (H / KV) * T, hs]);
+  const keys = withPast(k, pastK);
+  const S = keys.shape[2]!;
+  const scores = tf.add(tf.mul(tf.reshape(tf.matMul(grouped, keys, false, true), [B, H, T, S]), scale), mask!); // (B, H, T, S)
+  const probs = tf.reshape(tf.softmax(scores), [B, KV, (H / KV) * T, S]);
+  const context = tf.reshape(tf.matMul(probs, withPast(v, pastV)), [B, H, T, hs]);
+  return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * T, H * hs]) as tf.Tensor2D;
+}
