@@ -19,7 +19,7 @@ export interface Gpt2MiniFixture {
   n: number;
   label_ids: number[];
   labels: number[];
-  methods: Record<'pt' | 'lopt1' | 'lopt2', { r: number | null; loss: number; label_logits: number[][]; trainable: number }>;
+  methods: Record<"pt" | "lopt1" | "lopt2", { r: number | null; loss: number; label_logits: number[][]; trainable: number }>;
 }
 
 export function gpt2MiniFixture(): Gpt2MiniFixture {

@@ -15,6 +15,9 @@ import type { FrozenModel, ModelDimensions } from './frozen-model.js';
 import { gpt2Model } from './gpt2.js';
 import { parseGpt2Config } from './gpt2-config.js';
 import { gpt2WeightBytes, importGpt2Weights } from './gpt2-weights.js';
+import { llamaModel } from './llama.js';
+import { parseLlamaConfig, type LlamaFamilyType } from './llama-config.js';
+import { importLlamaWeights, llamaWeightBytes } from './llama-weights.js';
 import { openModelWeights, type WeightSource } from './model-weights-file.js';
 import { choosePlacement, type WeightBytes, type WeightPlacement } from './weight-placement.js';
 
@@ -24,6 +27,23 @@ interface ModelType {
   /** The float32 bytes of its weights, from the config alone. */
   weightBytes(config: Record<string, unknown>, configPath: string): WeightBytes;
   load(config: Record<string, unknown>, configPath: string, weights: WeightSource, placement: WeightPlacement): FrozenModel;
+}
+
+/** Llama, Qwen2 and Mistral: one architecture, read from each family's config (llama-config.ts). */
+function llamaFamily(modelType: LlamaFamilyType): ModelType {
+  const parse = (raw: Record<string, unknown>, configPath: string) => parseLlamaConfig(modelType, configPath, raw);
+  return {
+    dims: (raw, configPath) => {
+      const { vocabSize, hiddenSize, maxPositions, numLayers } = parse(raw, configPath);
+      return { vocabSize, hiddenSize, maxPositions, numLayers };
+    },
+    weightBytes: (raw, configPath) => llamaWeightBytes(parse(raw, configPath)),
+    load: (raw, configPath, weights, placement) => {
+      const config = parse(raw, configPath);
+      assertTensorFits('the token embeddings (V, d)', [config.vocabSize, config.hiddenSize]);
+      return llamaModel(config, importLlamaWeights(weights, config, placement), placement, { nativeOps: activeBackend().nativeKernels.active });
+    },
+  };
 }
 
 const MODEL_TYPES: Record<string, ModelType> = {
@@ -39,6 +59,9 @@ const MODEL_TYPES: Record<string, ModelType> = {
       return gpt2Model(config, importGpt2Weights(weights, config, placement), placement, { nativeOps: activeBackend().nativeKernels.active });
     },
   },
+  llama: llamaFamily('llama'),
+  qwen2: llamaFamily('qwen2'),
+  mistral: llamaFamily('mistral'),
 };
 
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES);

@@ -1,0 +1,97 @@
+/**
+ * Llama-family decoders (Llama, Qwen2, Mistral; SmolLM and TinyLlama are Llama) as frozen models
+ * that take a soft prompt in front of the token embeddings: pre-RMSNorm layers, rotary positions
+ * (the prompt at 0 … n−1, the input after it), grouped-query attention, a SwiGLU MLP, a tied or
+ * untied head. Shapes: d width, H query heads, KV key/value heads, hs head size, I inner width.
+ */
+import { nativeRmsNorm, nativeSwiglu } from '../native/native-ops.js';
+import { tf } from '../tf.js';
+import { attend, qkvWidth, type AttentionShape } from './attention.js';
+import { CausalDecoder, residual, type DecoderLayer, type LayerFootprint } from './causal-decoder.js';
+import type { LlamaConfig } from './llama-config.js';
+import type { LlamaLayerWeights, LlamaWeights } from './llama-weights.js';
+import { applyRotary, rotaryFrequencies, type RotaryHeads } from './rotary.js';
+import { sequenceBatcher, type SequenceBatch } from './sequence-batch.js';
+import type { WeightPlacement } from './weight-placement.js';
+
+/** x · γ / √(mean(x²) + ε), as HF's LlamaRMSNorm computes it in float32. */
+function portableRmsNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, epsilon: number): tf.Tensor2D {
+  return tf.mul(gamma, tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), epsilon))));
+}
+
+/** silu(gate) ⊙ up of rows [gate | up]. */
+function portableSwiglu(gateUp: tf.Tensor2D): tf.Tensor2D {
+  const [gate, up] = tf.split(gateUp, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+}
+
+interface LlamaOps {
+  readonly rmsNorm: (x: tf.Tensor2D, gamma: tf.Tensor1D, epsilon: number) => tf.Tensor2D;
+  readonly swiglu: (gateUp: tf.Tensor2D) => tf.Tensor2D;
+  /** The addon's kernels (attention over packed rows, RoPE) or TF.js compositions. */
+  readonly native: boolean;
+}
+
+const PORTABLE_OPS: LlamaOps = { rmsNorm: portableRmsNorm, swiglu: portableSwiglu, native: false };
+const NATIVE_OPS: LlamaOps = { rmsNorm: nativeRmsNorm, swiglu: nativeSwiglu, native: true };
+
+/**
+ * Floats per row and layer. What the tape keeps was counted, not measured: the two norms' inputs
+ * (2d), the rotated [q | k | v] rows, and [gate | up] (2I), ×1.5 for what the count misses (on
+ * GPT-2 the measured figure was 1.3× its count). The portable compositions keep several copies
+ * of each, as GPT-2's do.
+ */
+function llamaFootprint(d: number, qkv: number, inner: number, native: boolean): LayerFootprint {
+  const counted = 2 * d + qkv + 2 * inner;
+  return native
+    ? { keptPerRow: 1.5 * counted, runningPerRow: 1.5 * counted + 3 * inner, probsCopies: 1 }
+    : { keptPerRow: 6 * counted + 10 * d, runningPerRow: 6 * counted + 10 * d, probsCopies: 3 };
+}
+
+class LlamaLayer implements DecoderLayer {
+  constructor(
+    private readonly weights: LlamaLayerWeights,
+    private readonly epsilon: number,
+    private readonly attention: AttentionShape,
+    private readonly rotary: { readonly invFreq: Float32Array; readonly heads: RotaryHeads },
+    private readonly ops: LlamaOps,
+  ) {}
+
+  /** The rotated [q | k | v] rows are what later positions need of these: `shared`. */
+  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D): { out: tf.Tensor2D; shared: tf.Tensor2D } {
+    const { inputNorm, qkv: qkvProjection, output, postAttentionNorm, gateUp, down } = this.weights;
+    return tf.tidy(() => {
+      const projected = qkvProjection.apply(this.ops.rmsNorm(x, inputNorm, this.epsilon));
+      const qkv = applyRotary(projected, batch.positions, this.rotary.invFreq, this.rotary.heads, this.ops.native);
+      const attended = residual(x, output.apply(attend(qkv, batch, past, this.attention, this.ops.native)));
+      const mlp = down.apply(this.ops.swiglu(gateUp.apply(this.ops.rmsNorm(attended, postAttentionNorm, this.epsilon))));
+      return { out: residual(attended, mlp), shared: qkv };
+    });
+  }
+}
+
+/**
+ * @param placement where `weights` live; the model disposes it
+ * @param options.nativeOps run attention, RoPE, RMS norm, SwiGLU and row packing on the OpenBLAS addon's kernels (see native-ops.ts)
+ */
+export function llamaModel(config: LlamaConfig, weights: LlamaWeights, placement: WeightPlacement, { nativeOps }: { nativeOps: boolean }): CausalDecoder {
+  const ops = nativeOps ? NATIVE_OPS : PORTABLE_OPS;
+  const { hiddenSize: d, numHeads: H, numKvHeads: KV, headSize: hs, innerSize } = config;
+  const attention: AttentionShape = { heads: H, kvHeads: KV, headSize: hs, scale: 1 / Math.sqrt(hs) };
+  const rotary = { invFreq: rotaryFrequencies(hs, config.ropeTheta, config.ropeScaling), heads: { heads: H + 2 * KV, rotated: H + KV, headSize: hs } };
+  return new CausalDecoder({
+    modelType: config.modelType,
+    dims: { vocabSize: config.vocabSize, hiddenSize: d, maxPositions: config.maxPositions, numLayers: config.numLayers },
+    embedding: weights.embedding,
+    head: weights.head,
+    layers: weights.layers.map((w) => new LlamaLayer(w, config.rmsNormEpsilon, attention, rotary, ops)),
+    // Positions enter through the rotary embedding of each layer's queries and keys.
+    inputRows: (inputs) => tf.reshape(inputs, [-1, d]) as tf.Tensor2D,
+    finalNorm: (x) => ops.rmsNorm(x, weights.finalNorm, config.rmsNormEpsilon),
+    batcher: sequenceBatcher(ops.native),
+    packed: ops.native,
+    sizes: { heads: H, qkvWidth: qkvWidth(attention), mlpWidth: 2 * innerSize },
+    footprint: llamaFootprint(d, qkvWidth(attention), innerSize, ops.native),
+    placement,
+  });
+}
