@@ -51,7 +51,8 @@ const DEFAULTS: Record<LlamaFamilyType, { tiedHead: boolean; ropeTheta: number }
 
 export function parseLlamaConfig(modelType: LlamaFamilyType, source: string, raw: Record<string, unknown>): LlamaConfig {
   const fail = (what: string) => new EngineError('MODEL_CONFIG_INVALID', `${source}: ${what}`);
-  const unsupported = (what: string) => new EngineError('MODEL_UNSUPPORTED', `${source}: ${what} is not supported`);
+  const unsupported = (what: string, supported?: string) =>
+    new EngineError('MODEL_UNSUPPORTED', `${source}: ${what} is not supported${supported ? ` (supported: ${supported})` : ''}`);
   const given = (key: string) => raw[key] !== undefined && raw[key] !== null;
   const positiveInt = (key: string, fallback?: number): number => {
     const value = given(key) ? raw[key] : fallback;
@@ -70,7 +71,7 @@ export function parseLlamaConfig(modelType: LlamaFamilyType, source: string, raw
   };
 
   const activation = raw.hidden_act ?? 'silu';
-  if (!SILU.includes(activation as string)) throw unsupported(`hidden_act ${JSON.stringify(activation)} (supported: silu)`);
+  if (!SILU.includes(activation as string)) throw unsupported(`hidden_act ${JSON.stringify(activation)}`, 'silu');
   const hiddenSize = positiveInt('hidden_size');
   const numHeads = positiveInt('num_attention_heads');
   const numKvHeads = positiveInt('num_key_value_heads', numHeads);
@@ -125,7 +126,7 @@ function parseRopeScaling(
   value: unknown,
   maxPositions: number,
   fail: (what: string) => Error,
-  unsupported: (what: string) => Error,
+  unsupported: (what: string, supported: string) => Error,
   positiveNumber: (key: string, fallback: number, from: Record<string, unknown>) => number,
 ): RopeScaling {
   if (value === undefined || value === null) return { kind: 'none' };
@@ -146,6 +147,6 @@ function parseRopeScaling(
       return { kind: 'llama3', factor: factor(), lowFreqFactor, highFreqFactor, originalMaxPositions };
     }
     default:
-      throw unsupported(`rope_scaling of type ${JSON.stringify(type)} (supported: default, linear, llama3)`);
+      throw unsupported(`rope_scaling of type ${JSON.stringify(type)}`, 'default, linear, llama3');
   }
 }
