@@ -35,7 +35,7 @@ export async function predictCommand(args: string[]): Promise<void> {
     results.forEach((result, i) => process.stdout.write(`${JSON.stringify({ input: inputs[i], ...result })}\n`));
   } else {
     const maxNewTokens = Number(values['max-new-tokens'] ?? encoder.maxTargetTokens);
-    const outputs = await generate(model, encoded, { maxNewTokens, eosTokenId: encoder.eosTokenId });
+    const outputs = await generate(model, encoded, { maxNewTokens, stopTokenIds: encoder.stopTokenIds });
     outputs.forEach((ids, i) => process.stdout.write(`${JSON.stringify({ input: inputs[i], output: encoder.decode(ids) })}\n`));
   }
   X.dispose();

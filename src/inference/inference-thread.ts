@@ -72,7 +72,7 @@ async function runBatch(loaded: LoadedModel, batch: Encoded[]): Promise<Map<numb
   if (generating.length) {
     const maxNewTokens = Math.max(...generating.map(({ request, encoder }) => request.maxNewTokens ?? encoder.maxTargetTokens));
     const rows = generating.flatMap(({ prompt, inputs }) => inputs.map((input) => ({ prompt, input })));
-    const outputs = await generate(loaded.model, rows, { maxNewTokens, eosTokenId: loaded.tokenizer.eosTokenId });
+    const outputs = await generate(loaded.model, rows, { maxNewTokens, stopTokenIds: loaded.tokenizer.stopTokenIds });
     let offset = 0;
     for (const { request, encoder, inputs } of generating) {
       const limit = request.maxNewTokens ?? encoder.maxTargetTokens;

@@ -77,15 +77,16 @@ test('token positions of a batch: examples × sequences × the longest sequence 
   const fitted = await assertAccepted({ ...long, hyperparameters: { batchSize: 8, maxSteps: 1 } });
   assert.equal(fitted.spec.training.evalBatchSize, 8, 'an evaluation batch of all 10 rows would hold 2560 positions');
 
-  // Short rows: n 4 + "a fine film It was" (18 bytes) + " terrible" but its last byte (8) = 30 positions.
+  // Short rows: n 4 + 2 special tokens (a BOS, an EOS) + "a fine film It was" (18 bytes, and a '▁' in front)
+  // + " terrible" (9 bytes and a '▁') but its last token = 4 + 2 + 19 + 9 = 34 positions.
   // 40 rows, 4 held out: 36 to train on. A batch never holds more than there are.
   await assertAccepted({ hyperparameters: { batchSize: 64, maxSteps: 1 } });
   await assertTooLarge(
-    { examples: examples(40), hyperparameters: { batchSize: 35, maxSteps: 1 } },
-    { limit: 'maxBatchTokens', setting: 'LOPT_MAX_BATCH_TOKENS', value: 35 * 2 * 30, max: 2048 },
-    /up to 30 positions/,
+    { examples: examples(40), hyperparameters: { batchSize: 31, maxSteps: 1 } },
+    { limit: 'maxBatchTokens', setting: 'LOPT_MAX_BATCH_TOKENS', value: 31 * 2 * 34, max: 2048 },
+    /up to 34 positions/,
   );
-  const short = await assertAccepted({ examples: examples(40), hyperparameters: { batchSize: 34, maxSteps: 1 } });
+  const short = await assertAccepted({ examples: examples(40), hyperparameters: { batchSize: 30, maxSteps: 1 } });
   assert.equal(short.spec.training.evalBatchSize, undefined, 'the default evaluation batch fits: the spec stays as asked');
 });
 
@@ -117,8 +118,8 @@ test('maxTargetTokens past the room the model has beside n is refused at submit,
   const { status, body } = await submit({ task, n: 20, examples: [{ question: 'two and two', target: 'four' }, { question: 'one and one', target: 'two' }] });
   assert.equal(status, 400, JSON.stringify(body));
   assert.equal(body.error.code, 'SEQUENCE_TOO_LONG');
-  assert.equal(body.error.message, '20 prompt rows and maxTargetTokens = 512 (at most 107 here) leave no room for input in 128 positions');
-  await assertAccepted({ task: { ...task, maxTargetTokens: 107 }, n: 20, examples: [{ question: 'two and two', target: 'four' }, { question: 'one and one', target: 'two' }] });
+  assert.equal(body.error.message, '20 prompt rows and maxTargetTokens = 512 (at most 105 here) leave no room for input in 128 positions, 2 kept for special tokens');
+  await assertAccepted({ task: { ...task, maxTargetTokens: 105 }, n: 20, examples: [{ question: 'two and two', target: 'four' }, { question: 'one and one', target: 'two' }] });
 });
 
 test('the limits come from the environment, with defaults, and bad values are refused', () => {

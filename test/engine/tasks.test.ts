@@ -113,10 +113,14 @@ test('text-to-text: the loss covers only target tokens, and greedy generation fo
   assert.ok(Math.abs((await loss.data())[0]! - expected) < 1e-4);
   loss.dispose();
 
-  const [generated] = await generate(loaded.model, [{ prompt, input: example.input }], { maxNewTokens: 3, eosTokenId: undefined });
+  const [generated] = await generate(loaded.model, [{ prompt, input: example.input }], { maxNewTokens: 3, stopTokenIds: [] });
   assert.equal(generated!.length, 3);
   const first = await logProbsAfter(example.input, prompt);
   const scores = Array.from({ length: loaded.model.dims.vocabSize }, (_, token) => first(example.input.length - 1, token));
   assert.equal(generated![0], scores.indexOf(Math.max(...scores)));
+  // Generation stops at any of the end-of-sequence ids (Llama 3's and Qwen2-Instruct's are several).
+  const stop = generated![1]!;
+  const [stopped] = await generate(loaded.model, [{ prompt, input: example.input }], { maxNewTokens: 3, stopTokenIds: [-1, stop] });
+  assert.deepEqual(stopped, generated!.slice(0, generated!.indexOf(stop)));
   prompt.dispose();
 });

@@ -130,7 +130,7 @@ export function decoderParitySuite({ label, modelDir, fixture, reference, paths 
       if (generation) {
         test(`greedy generation with the prompt gives the reference's ${generation.steps} ids`, async () => {
           const prompt = tensor2d(reference.get('prompt')!);
-          const [ids] = await generateGreedy(model, [{ prompt, input: generation.input_ids }], { maxNewTokens: generation.steps, eosTokenId: undefined });
+          const [ids] = await generateGreedy(model, [{ prompt, input: generation.input_ids }], { maxNewTokens: generation.steps, stopTokenIds: [] });
           prompt.dispose();
           assert.deepEqual(ids, generation.generated_ids);
         });

@@ -1,12 +1,13 @@
 /**
- * Turns dataset rows into token sequences for a task: the filled template as input, the label's
- * index (classification) or the target tokens (text-to-text). Inputs longer than the room left
- * by the prompt are cut from the left, keeping the template's end (e.g. "It was"), or refused.
- * Also bounds, without a tokenizer, the sequences an encoder can make, for the API's job limits.
+ * Turns dataset rows into token sequences for a task: the filled template as input, between the
+ * special tokens the model's tokenizer puts around an input (Llama's BOS), the label's index
+ * (classification) or the target tokens (text-to-text). Inputs longer than the room left by the
+ * prompt are cut from the left, keeping the template's end (e.g. "It was"), or refused. Also
+ * bounds, without a tokenizer, the sequences an encoder can make, for the API's job limits.
  */
 import type { DatasetRow } from '../datasets/dataset-row.js';
 import { EngineError } from '../engine-error.js';
-import type { TextTokenizer } from '../tokenizer.js';
+import { MAX_INPUT_SPECIAL_TOKENS, maxTextTokens, type TextTokenizer } from '../tokenizer.js';
 import { fillTemplate } from './template.js';
 import { validateTaskSpec, type TaskSpec } from './task-spec.js';
 
@@ -31,52 +32,57 @@ export interface TaskEncoderOptions {
 const DEFAULT_MAX_TARGET_TOKENS = 32;
 
 /**
- * Input tokens that fit beside the prompt rows and the room kept after the input: all but the
- * last token of the longest label word, or the longest target. SEQUENCE_TOO_LONG, saying what
- * takes the room, where none is left.
+ * Input tokens (special tokens included) that fit beside the prompt rows and the room kept after
+ * the input: all but the last token of the longest label word, or the longest target.
+ * SEQUENCE_TOO_LONG, saying what takes the room, where none is left for a token of text beside
+ * the input's `specialTokens`.
  */
-function inputRoom(spec: TaskSpec, longestLabelWord: number, { maxPositions, promptRows }: TaskEncoderOptions): number {
+function inputRoom(spec: TaskSpec, longestLabelWord: number, specialTokens: number, { maxPositions, promptRows }: TaskEncoderOptions): number {
   const reserved = spec.kind === 'classification' ? longestLabelWord - 1 : (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS);
   const room = maxPositions - promptRows - reserved;
-  if (room >= 1) return room;
+  if (room > specialTokens) return room;
   const rows = `${promptRows} prompt rows`;
   const taking =
     reserved === 0 ? rows
     : spec.kind === 'classification' ? `${rows} and a label word of up to ${longestLabelWord} tokens`
-    : `${rows} and maxTargetTokens = ${reserved} (at most ${maxPositions - promptRows - 1} here)`;
-  throw new EngineError('SEQUENCE_TOO_LONG', `${taking} leave no room for input in ${maxPositions} positions`);
+    : `${rows} and maxTargetTokens = ${reserved} (at most ${maxPositions - promptRows - specialTokens - 1} here)`;
+  const kept = specialTokens === 0 ? '' : `, ${specialTokens} kept for special tokens`;
+  throw new EngineError('SEQUENCE_TOO_LONG', `${taking} leave no room for input in ${maxPositions} positions${kept}`);
 }
 
-const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
-/** Label words' UTF-8 bytes: byte-level BPE (GPT-2's) gives at most one token per byte. */
-const labelWordBytes = (spec: TaskSpec) => (spec.kind === 'classification' ? Object.values(spec.labelWords).map(utf8Bytes) : []);
+/** Bounds of the label words' tokens (see maxTextTokens). */
+const labelWordBounds = (spec: TaskSpec) => (spec.kind === 'classification' ? Object.values(spec.labelWords).map(maxTextTokens) : []);
 
 /**
  * For a caller without a tokenizer (the API): SEQUENCE_TOO_LONG where an encoder might find no
- * room for input, each label word counted as one token per byte.
+ * room for input, each label word counted at its maxTextTokens and the input's special tokens at
+ * the most any tokenizer adds.
  */
 export function checkInputRoom(spec: TaskSpec, options: TaskEncoderOptions): void {
-  inputRoom(spec, Math.max(0, ...labelWordBytes(spec)), options);
+  inputRoom(spec, Math.max(0, ...labelWordBounds(spec)), MAX_INPUT_SPECIAL_TOKENS, options);
 }
 
 /** What the encoder can make of some rows at most: see sequenceBound. */
 export interface SequenceBound {
   /** Positions of the longest sequence, prompt rows included. */
   readonly positions: number;
-  /** Sequences each example runs as: 1, or one per label when a label word may take several tokens. */
+  /**
+   * Sequences each example runs as: one per label for classification, as any label word may take
+   * several tokens (SentencePiece puts a '▁' piece before a one-byte word), 1 for text-to-text.
+   */
   readonly sequencesPerExample: number;
 }
 
 /**
  * An upper bound of the sequences TaskEncoder (and the objective after it) makes of `rows`, found
- * without a tokenizer, for a caller that has none (the API). Byte-level BPE (GPT-2's) gives at
- * most one token per UTF-8 byte, and no sequence exceeds maxPositions: longer inputs are cut to
- * the room left. Throws as checkInputRoom does.
+ * without a tokenizer, for a caller that has none (the API): each text counted at its
+ * maxTextTokens, each input with the most special tokens any tokenizer adds. No sequence exceeds
+ * maxPositions: longer inputs are cut to the room left. Throws as checkInputRoom does.
  */
 export function sequenceBound(spec: TaskSpec, rows: readonly DatasetRow[], options: TaskEncoderOptions): SequenceBound {
   validateTaskSpec(spec);
   checkInputRoom(spec, options);
-  const words = labelWordBytes(spec);
+  const words = labelWordBounds(spec);
   const longestWord = Math.max(0, ...words);
   const maxTargetTokens = spec.kind === 'text-to-text' ? (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS) : 0;
   let longest = 0;
@@ -84,11 +90,10 @@ export function sequenceBound(spec: TaskSpec, rows: readonly DatasetRow[], optio
     const filled = fillTemplate(spec.template, row.fields);
     if ('missing' in filled) throw new EngineError('DATASET_INVALID', `line ${row.line}: no field "${filled.missing}" for the template`);
     // After the input: a label word but its last token, or the target (end-of-text included) but its last.
-    const after = spec.kind === 'classification' ? longestWord - 1 : Math.min(maxTargetTokens, utf8Bytes(row.fields[spec.targetField ?? 'target'] ?? '') + 1) - 1;
-    longest = Math.max(longest, options.promptRows + utf8Bytes(filled.text) + after);
+    const after = spec.kind === 'classification' ? longestWord - 1 : Math.min(maxTargetTokens, maxTextTokens(row.fields[spec.targetField ?? 'target'] ?? '') + 1) - 1;
+    longest = Math.max(longest, options.promptRows + MAX_INPUT_SPECIAL_TOKENS + maxTextTokens(filled.text) + after);
   }
-  // Single-token words are all scored from one sequence; longer ones need a sequence per label.
-  return { positions: Math.min(options.maxPositions, longest), sequencesPerExample: longestWord > 1 ? words.length : 1 };
+  return { positions: Math.min(options.maxPositions, longest), sequencesPerExample: spec.kind === 'classification' ? words.length : 1 };
 }
 
 export class TaskEncoder {
@@ -97,7 +102,7 @@ export class TaskEncoder {
   /** Token ids of each label's word. */
   readonly labelTokens: readonly (readonly number[])[];
   readonly maxTargetTokens: number;
-  /** Longest input, in tokens, that leaves room for the prompt and the label word or target. */
+  /** Longest input, in tokens (special tokens included), that leaves room for the prompt and the label word or target. */
   readonly maxInputTokens: number;
   private readonly truncate: boolean;
 
@@ -110,21 +115,25 @@ export class TaskEncoder {
     this.labels = spec.kind === 'classification' ? Object.keys(spec.labelWords) : [];
     this.labelTokens = spec.kind === 'classification' ? Object.values(spec.labelWords).map((word) => tokenizer.encode(word)) : [];
     this.maxTargetTokens = spec.kind === 'text-to-text' ? (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS) : 0;
-    this.maxInputTokens = inputRoom(spec, Math.max(0, ...this.labelTokens.map((t) => t.length)), options);
+    const { before, after } = tokenizer.inputSpecialTokens;
+    this.maxInputTokens = inputRoom(spec, Math.max(0, ...this.labelTokens.map((t) => t.length)), before.length + after.length, options);
     this.truncate = options.truncate ?? true;
   }
 
-  /** The input tokens of an example's fields. */
+  /** The input tokens of an example's fields, between the special tokens the tokenizer puts around an input. */
   encodeInput(fields: Readonly<Record<string, string>>, where = 'input'): number[] {
     const filled = fillTemplate(this.spec.template, fields);
     if ('missing' in filled) throw new EngineError('DATASET_INVALID', `${where}: no field "${filled.missing}" for the template`);
-    const ids = this.tokenizer.encode(filled.text);
-    if (ids.length === 0) throw new EngineError('DATASET_INVALID', `${where}: the filled template is empty`);
-    if (ids.length <= this.maxInputTokens) return ids;
-    if (!this.truncate) {
-      throw new EngineError('SEQUENCE_TOO_LONG', `${where}: ${ids.length} input tokens exceed the ${this.maxInputTokens} that fit beside the prompt`);
+    const text = this.tokenizer.encode(filled.text);
+    if (text.length === 0) throw new EngineError('DATASET_INVALID', `${where}: the filled template is empty`);
+    const { before, after } = this.tokenizer.inputSpecialTokens;
+    const room = this.maxInputTokens - before.length - after.length;
+    if (text.length > room && !this.truncate) {
+      const tokens = before.length + text.length + after.length;
+      throw new EngineError('SEQUENCE_TOO_LONG', `${where}: ${tokens} input tokens exceed the ${this.maxInputTokens} that fit beside the prompt`);
     }
-    return ids.slice(ids.length - this.maxInputTokens);
+    // Cut from the left, keeping the template's end; the special tokens stay where Hugging Face puts them.
+    return [...before, ...text.slice(-room), ...after];
   }
 
   encodeExample(row: DatasetRow): EncodedExample {
@@ -156,7 +165,7 @@ export class TaskEncoder {
     return this.tokenizer.decode(ids);
   }
 
-  get eosTokenId(): number | undefined {
-    return this.tokenizer.eosTokenId;
+  get stopTokenIds(): readonly number[] {
+    return this.tokenizer.stopTokenIds;
   }
 }

@@ -21,11 +21,11 @@ export function targetLoss(
   });
 }
 
-/** Greedy continuations of each input, each stopping at `eosTokenId` or after `maxNewTokens`. */
+/** Greedy continuations of each input, each stopping at any of `stopTokenIds` (end-of-sequence ids) or after `maxNewTokens`. */
 export async function generateGreedy(
   model: FrozenModel,
   items: ReadonlyArray<{ prompt?: tf.Tensor2D; input: readonly number[] }>,
-  options: { maxNewTokens: number; eosTokenId: number | undefined },
+  options: { maxNewTokens: number; stopTokenIds: readonly number[] },
 ): Promise<number[][]> {
   const generated: number[][] = items.map(() => []);
   const done = items.map(() => false);
@@ -45,7 +45,7 @@ export async function generateGreedy(
     assertBackendHealthy();
     active.forEach(({ b }, i) => {
       const token = tokens[i]!;
-      if (token === options.eosTokenId) done[b] = true;
+      if (options.stopTokenIds.includes(token)) done[b] = true;
       else generated[b]!.push(token);
     });
   }
