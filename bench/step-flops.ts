@@ -1,10 +1,13 @@
 /**
- * The physical limit of a prompt-tuning step on GPT-2: the matrix-multiply FLOPs it must do,
+ * The physical limit of a prompt-tuning step on a decoder (GPT-2, the Llama family): the matrix-multiply FLOPs it must do,
  * and this machine's sgemm rate through the OpenBLAS addon, so a step time can be set against
  * FLOPs ÷ rate (the time if every multiply ran at peak and nothing else cost anything).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseGpt2Config } from '../src/engine/models/gpt2-config.js';
+import { parseLlamaConfig, type LlamaFamilyType } from '../src/engine/models/llama-config.js';
 import { loadNativeAddon } from '../src/engine/native/native-addon.js';
-import type { ModelDimensions } from '../src/engine/models/frozen-model.js';
 
 /** The work of one shared-prefix step: B rows of `lengths` tokens after `prefix` prompt rows; `scoredRows` rows reach the output head. */
 export interface StepShape {
@@ -13,18 +16,41 @@ export interface StepShape {
   readonly scoredRows: number;
 }
 
+/** The sizes of a decoder that set its matrix-multiply work. */
+export interface DecoderShape {
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly vocabSize: number;
+  /** Frozen linear weights of one layer: GPT-2's 12·d²; Llama's q, k, v, o and gate, up, down. */
+  readonly linearWeights: number;
+  /** Width of the queries (heads · head size): what each (query, key) pair costs in scores and in context. */
+  readonly attentionWidth: number;
+}
+
+/** The decoder shape of the model folder `dir`, from its config.json. */
+export function decoderShape(dir: string): DecoderShape {
+  const path = join(dir, 'config.json');
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if (raw.model_type === 'gpt2') {
+    const c = parseGpt2Config(path, raw);
+    return { hiddenSize: c.hiddenSize, numLayers: c.numLayers, vocabSize: c.vocabSize, linearWeights: 4 * c.hiddenSize ** 2 + 2 * c.hiddenSize * c.innerSize, attentionWidth: c.hiddenSize };
+  }
+  const c = parseLlamaConfig(raw.model_type as LlamaFamilyType, path, raw);
+  const [d, q, kv] = [c.hiddenSize, c.numHeads * c.headSize, c.numKvHeads * c.headSize];
+  return { hiddenSize: d, numLayers: c.numLayers, vocabSize: c.vocabSize, linearWeights: d * (q + 2 * kv) + q * d + 3 * d * c.innerSize, attentionWidth: q };
+}
+
 /**
- * Multiply-add FLOPs (2 per multiply-add) of a step: per layer, the four frozen linear layers
- * (12·d² weights) over the prompt's rows once and every token row, and attention (scores and
- * context) over each row's keys; the backward pass computes dx only (the weights are frozen),
- * which costs the linears once more and attention twice more; the head (d × V) forward and back
- * over the scored rows.
+ * Multiply-add FLOPs (2 per multiply-add) of a step: per layer, the frozen linear layers over the
+ * prompt's rows once and every token row, and attention (scores and context) over each row's
+ * keys; the backward pass computes dx only (the weights are frozen), which costs the linears once
+ * more and attention twice more; the head (d × V) forward and back over the scored rows.
  */
-export function gpt2StepFlops({ hiddenSize: d, numLayers, vocabSize }: ModelDimensions, { lengths, prefix, scoredRows }: StepShape): number {
+export function stepFlops({ hiddenSize: d, numLayers, vocabSize, linearWeights, attentionWidth }: DecoderShape, { lengths, prefix, scoredRows }: StepShape): number {
   const rows = lengths.reduce((a, b) => a + b, 0) + prefix;
-  const linear = 2 * rows * 12 * d * d;
+  const linear = 2 * rows * linearWeights;
   const attentionPairs = lengths.reduce((sum, length) => sum + length * (prefix + length), 0) + prefix * prefix;
-  const attention = 2 * 2 * attentionPairs * d;
+  const attention = 2 * 2 * attentionPairs * attentionWidth;
   const head = 2 * scoredRows * d * vocabSize;
   return numLayers * (2 * linear + 3 * attention) + 2 * head;
 }

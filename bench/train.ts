@@ -31,7 +31,7 @@ import { loadTokenizer } from '../src/engine/tokenizer.js';
 import { trainPrompt } from '../src/engine/training/trainer.js';
 import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
 import { BASELINE_FORMS, findTorchPython, runPytorchBaseline, type BaselineForm, type BaselineRun } from './pytorch-baseline.js';
-import { gpt2StepFlops, measureSgemmGflops, type StepShape } from './step-flops.js';
+import { decoderShape, measureSgemmGflops, stepFlops, type StepShape } from './step-flops.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -129,18 +129,26 @@ for (const backend of args.backends.split(',') as BackendName[]) {
       const times: number[] = [];
       let firstLoss = NaN;
       let last = performance.now();
-      await trainPrompt({
-        prompt, objective, train,
-        options: { batchSize: BATCH, maxSteps: timedSteps + 1, learningRate: LEARNING_RATE, clipNorm: CLIP },
-        callbacks: {
-          onStepEnd: ({ loss }) => {
-            const now = performance.now();
-            times.push(now - last);
-            last = now;
-            if (Number.isNaN(firstLoss)) firstLoss = loss;
+      try {
+        await trainPrompt({
+          prompt, objective, train,
+          options: { batchSize: BATCH, maxSteps: timedSteps + 1, learningRate: LEARNING_RATE, clipNorm: CLIP },
+          callbacks: {
+            onStepEnd: ({ loss }) => {
+              const now = performance.now();
+              times.push(now - last);
+              last = now;
+              if (Number.isNaN(firstLoss)) firstLoss = loss;
+            },
           },
-        },
-      });
+        });
+      } catch (err) {
+        // The batch's activations do not fit this path (the trainer refuses before the first step).
+        if (!(err instanceof EngineError && err.code === 'BATCH_TOO_LARGE')) throw err;
+        log(`${method.padEnd(6)} | ${path.label.padEnd(26)} | refused: ${err.message}`);
+        prompt.dispose();
+        continue;
+      }
       const timed = times.slice(1).sort((a, b) => a - b); // the first step warms kernels and caches
       report({ method, path: label, trainableParameters: prompt.trainableParameters, medianStepMs: timed[Math.floor(timed.length / 2)]!, firstLoss, steps: timedSteps });
       prompt.dispose();
@@ -150,7 +158,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
 }
 log(`* step time ÷ the fastest PyTorch step of the same method measured above (below 1: faster than PyTorch); ${tokens} token positions per step`);
 if (stepShape && modelDims) {
-  const flops = gpt2StepFlops(modelDims, stepShape);
+  const flops = stepFlops(decoderShape(args.model), stepShape);
   const rows = stepShape.lengths.reduce((a, b) => a + b, 0);
   const gflops = measureSgemmGflops(rows, modelDims.hiddenSize, 4 * modelDims.hiddenSize);
   if (gflops) {

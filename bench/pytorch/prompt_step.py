@@ -1,9 +1,11 @@
 """PyTorch baseline for bench:train: the same prompt-tuning step as the engine's, on the same
-frozen GPT-2 weights, batch and initial prompt, so that step times compare like for like.
+frozen weights, batch and initial prompt, so that step times compare like for like. Written
+apart from the engine (plain PyTorch following Hugging Face's conventions), for GPT-2 and for
+the Llama family (model_type llama, qwen2, mistral), chosen by config.json's model_type.
 
     python3 prompt_step.py BATCH.json   ->   JSON on stdout
 
-BATCH.json (written by bench/train.ts): model (folder with config.json + model.safetensors),
+BATCH.json (written by bench/train.ts): model (folder with config.json + model.safetensors or its shards),
 inputs (token ids per row), labels, labelTokens (one token id per label), prompt (method, n,
 r, activation, params {name: {shape, data}}, X0), steps, threads (thread counts to try),
 learningRate, clip, forms (optional: which of the two to time). Two forms of the step are timed: `per-row`, the usual prompt tuning that
@@ -13,6 +15,7 @@ time per form and thread count, and the first step's loss (to check that both si
 the same thing).
 """
 import json
+import math
 import os
 import statistics
 import struct
@@ -25,103 +28,225 @@ import torch
 DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16}
 
 
-def read_safetensors(path):
-    """Every tensor of one file as float32 (BF16: its bits are the top half of a float32's)."""
+def read_safetensors(path, prefix):
+    """Every tensor of one file as float32 (BF16: its bits are the top half of a float32's), `prefix`
+    taken off the names; read one tensor at a time, so memory peaks at the weights plus one tensor."""
+    tensors = {}
     with open(path, "rb") as f:
         size = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(size))
-        body = f.read()
-    tensors = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = meta["data_offsets"]
-        array = np.frombuffer(body[start:end], dtype=DTYPES[meta["dtype"]]).reshape(meta["shape"])
-        if meta["dtype"] == "BF16":
-            array = (array.astype(np.uint32) << 16).view(np.float32)
-        tensors[name.removeprefix("transformer.")] = torch.from_numpy(array.astype(np.float32))
-        del array
+        for name, meta in header.items():
+            if name == "__metadata__":
+                continue
+            f.seek(8 + size + meta["data_offsets"][0])
+            array = np.empty(meta["shape"], dtype=DTYPES[meta["dtype"]])
+            assert f.readinto(array) == array.nbytes, f"{path}: {name} is cut short"
+            if meta["dtype"] == "BF16":
+                array = (array.astype(np.uint32) << 16).view(np.float32)
+            tensors[name.removeprefix(prefix)] = torch.from_numpy(array.astype(np.float32, copy=False))
     return tensors
 
 
-def read_weights(folder):
+def read_weights(folder, prefix):
     """A folder's weights: model.safetensors, or the shards its model.safetensors.index.json lists."""
     if os.path.exists(f"{folder}/model.safetensors"):
-        return read_safetensors(f"{folder}/model.safetensors")
+        return read_safetensors(f"{folder}/model.safetensors", prefix)
     with open(f"{folder}/model.safetensors.index.json") as f:
         shards = sorted(set(json.load(f)["weight_map"].values()))
     tensors = {}
     for shard in shards:
-        tensors.update(read_safetensors(f"{folder}/{shard}"))
+        tensors.update(read_safetensors(f"{folder}/{shard}", prefix))
     return tensors
 
 
-class FrozenGpt2:
-    def __init__(self, folder):
-        with open(f"{folder}/config.json") as f:
-            config = json.load(f)
-        self.w = read_weights(folder)
-        self.layers = config["n_layer"]
+def attention_mask(lengths, T, P):
+    """Additive mask (b, 1, T, P + T): every shared position, then causal within the row's length."""
+    j = torch.arange(T)
+    allowed = (j[None, :] <= j[:, None])[None] & (j[None, None, :] < torch.tensor(lengths)[:, None, None])
+    own = torch.where(allowed, 0.0, -1e9)
+    return torch.cat([torch.zeros(len(lengths), T, P), own], dim=2)[:, None]
+
+
+class FrozenDecoder:
+    """The two forms of the prompted forward, for any decoder that defines embed (ids -> (T, d)),
+    layers (x (b, T, d) at positions start … start+T−1, mask, the shared positions' (keys, values)
+    per layer -> the last layer's output and each layer's own (keys, values)), final_norm and head
+    ([V, d]: logits = hidden @ head.T)."""
+
+    def last_hidden_per_row(self, prompt, inputs):
+        n, L = prompt.shape[0], max(map(len, inputs))
+        lengths = [n + len(ids) for ids in inputs]
+        rows = [torch.cat([prompt, self.embed(ids), torch.zeros(L - len(ids), self.d)]) for ids in inputs]
+        x, _ = self.layers(torch.stack(rows), 0, attention_mask(lengths, n + L, 0))
+        return self.final_norm(x)[torch.arange(len(inputs)), torch.tensor(lengths) - 1]
+
+    def last_hidden_shared_prefix(self, prompt, inputs):
+        n, L = prompt.shape[0], max(map(len, inputs))
+        lengths = [len(ids) for ids in inputs]
+        _, past = self.layers(prompt[None], 0, attention_mask([n], n, 0))
+        x = torch.stack([torch.cat([self.embed(ids), torch.zeros(L - len(ids), self.d)]) for ids in inputs])
+        x, _ = self.layers(x, n, attention_mask(lengths, L, n), past)
+        return self.final_norm(x)[torch.arange(len(inputs)), torch.tensor(lengths) - 1]
+
+
+def attend(q, k, v, mask, past):
+    """q (b, H, T, hs), k and v (b, H, T, hs) or, past given, prefixed by its (1, H, P, hs) -> (b, T, H·hs)."""
+    b, _, T, _ = q.shape
+    if past is not None:
+        k = torch.cat([past[0].expand(b, -1, -1, -1), k], dim=2)
+        v = torch.cat([past[1].expand(b, -1, -1, -1), v], dim=2)
+    scores = q @ k.transpose(-1, -2) / (q.shape[-1] ** 0.5) + mask
+    return (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, T, -1)
+
+
+class FrozenGpt2(FrozenDecoder):
+    def __init__(self, folder, config):
+        self.w = read_weights(folder, "transformer.")
+        self.n_layers = config["n_layer"]
         self.heads = config["n_head"]
         self.eps = config["layer_norm_epsilon"]
         self.d = config["n_embd"]
+        self.head = self.w["wte.weight"]
 
     def ln(self, x, name):
         return torch.nn.functional.layer_norm(x, (self.d,), self.w[f"{name}.weight"], self.w[f"{name}.bias"], self.eps)
 
     def linear(self, x, name):
+        """Conv1D: weight stored [in, out]."""
         return torch.addmm(self.w[f"{name}.bias"], x.reshape(-1, x.shape[-1]), self.w[f"{name}.weight"]).reshape(*x.shape[:-1], -1)
 
     def split_heads(self, t):
         b, T, _ = t.shape
         return t.reshape(b, T, self.heads, -1).transpose(1, 2)
 
-    def block(self, i, x, mask, past=None):
-        """x (b, T, d); past: (keys, values) of shared positions, (1, H, P, hs) each."""
-        b, T, d = x.shape
-        q, k, v = self.linear(self.ln(x, f"h.{i}.ln_1"), f"h.{i}.attn.c_attn").split(d, dim=2)
+    def block(self, i, x, mask, past):
+        """x (b, T, d); past: (keys, values) of the shared positions, (1, H, P, hs) each, or None."""
+        q, k, v = self.linear(self.ln(x, f"h.{i}.ln_1"), f"h.{i}.attn.c_attn").split(self.d, dim=2)
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)
-        own = (k, v)
-        if past is not None:
-            k = torch.cat([past[0].expand(b, -1, -1, -1), k], dim=2)
-            v = torch.cat([past[1].expand(b, -1, -1, -1), v], dim=2)
-        scores = q @ k.transpose(-1, -2) / (q.shape[-1] ** 0.5) + mask
-        context = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, T, d)
-        x = x + self.linear(context, f"h.{i}.attn.c_proj")
+        x = x + self.linear(attend(q, k, v, mask, past), f"h.{i}.attn.c_proj")
         hidden = torch.nn.functional.gelu(self.linear(self.ln(x, f"h.{i}.ln_2"), f"h.{i}.mlp.c_fc"), approximate="tanh")
-        return x + self.linear(hidden, f"h.{i}.mlp.c_proj"), own
+        return x + self.linear(hidden, f"h.{i}.mlp.c_proj"), (k, v)
 
-    def mask(self, lengths, T, P):
-        """Additive mask (b, 1, T, P + T): every shared position, then causal within the row's length."""
-        j = torch.arange(T)
-        allowed = (j[None, :] <= j[:, None])[None] & (j[None, None, :] < torch.tensor(lengths)[:, None, None])
-        own = torch.where(allowed, 0.0, -1e9)
-        return torch.cat([torch.zeros(len(lengths), T, P), own], dim=2)[:, None]
+    def embed(self, ids):
+        return self.w["wte.weight"][ids]
 
-    def positions(self, start, count):
-        return self.w["wpe.weight"][start:start + count]
+    def layers(self, x, start, mask, past=None):
+        x = x + self.w["wpe.weight"][start:start + x.shape[1]]
+        own = []
+        for i in range(self.n_layers):
+            x, kv = self.block(i, x, mask, past[i] if past else None)
+            own.append(kv)
+        return x, own
 
-    def last_hidden_per_row(self, prompt, inputs):
-        n, L = prompt.shape[0], max(map(len, inputs))
-        lengths = [n + len(ids) for ids in inputs]
-        rows = [torch.cat([prompt, self.w["wte.weight"][ids], torch.zeros(L - len(ids), self.d)]) for ids in inputs]
-        x = torch.stack(rows) + self.positions(0, n + L)
-        mask = self.mask(lengths, n + L, 0)
-        for i in range(self.layers):
-            x, _ = self.block(i, x, mask)
-        return self.ln(x, "ln_f")[torch.arange(len(inputs)), torch.tensor(lengths) - 1]
+    def final_norm(self, x):
+        return self.ln(x, "ln_f")
 
-    def last_hidden_shared_prefix(self, prompt, inputs):
-        n, L = prompt.shape[0], max(map(len, inputs))
-        lengths = [len(ids) for ids in inputs]
-        p = (prompt + self.positions(0, n))[None]
-        x = torch.stack([torch.cat([self.w["wte.weight"][ids], torch.zeros(L - len(ids), self.d)]) for ids in inputs])
-        x = x + self.positions(n, L)
-        prefix_mask, input_mask = self.mask([n], n, 0), self.mask(lengths, L, n)
-        for i in range(self.layers):
-            p, past = self.block(i, p, prefix_mask)
-            x, _ = self.block(i, x, input_mask, past)
-        return self.ln(x, "ln_f")[torch.arange(len(inputs)), torch.tensor(lengths) - 1]
+
+def rope_inv_freq(config, head_dim):
+    """HF's inverse frequencies 1/θ^(2i/hd), i < hd/2, with rope_scaling 'linear' or 'llama3' applied."""
+    inv_freq = 1.0 / (config.get("rope_theta", 10000.0) ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    scaling = config.get("rope_scaling") or {}
+    kind = scaling.get("rope_type", scaling.get("type", "default"))
+    if kind == "default":
+        return inv_freq
+    if kind == "linear":
+        return inv_freq / scaling["factor"]
+    if kind == "llama3":
+        # HF's _compute_llama3_parameters: long wavelengths slowed by `factor`, short ones kept, a smooth blend between.
+        factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+        old_context = scaling["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > old_context / low, inv_freq / factor, inv_freq)
+        smooth = (old_context / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = (wavelen >= old_context / high) & (wavelen <= old_context / low)
+        return torch.where(medium, smoothed, scaled)
+    raise NotImplementedError(f"rope_scaling type {kind!r}")
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+
+
+class FrozenLlama(FrozenDecoder):
+    """Llama, Qwen2 and Mistral: RMSNorm, RoPE in rotate_half layout (pairs (i, i + hd/2)),
+    grouped-query attention (query head h reads kv head h // (H/KV)), SwiGLU MLP. Linear weights
+    are stored [out, in]; any bias the file has is used (Qwen2's q/k/v, attention_bias, mlp_bias)."""
+
+    def __init__(self, folder, config):
+        assert config.get("hidden_act", "silu") == "silu", config["hidden_act"]
+        self.w = read_weights(folder, "model.")
+        self.n_layers = config["num_hidden_layers"]
+        self.d = config["hidden_size"]
+        self.heads = config["num_attention_heads"]
+        self.kv_heads = config.get("num_key_value_heads") or self.heads
+        self.head_dim = config.get("head_dim") or self.d // self.heads
+        self.eps = config["rms_norm_eps"]
+        self.inv_freq = rope_inv_freq(config, self.head_dim)
+        # Mistral's sliding window (Qwen2's when use_sliding_window) is not applied: refuse sequences it would cut.
+        windowed = config["model_type"] == "mistral" or config.get("use_sliding_window")
+        self.window = (windowed and config.get("sliding_window")) or math.inf
+        self.head = self.w.get("lm_head.weight", self.w["embed_tokens.weight"])
+
+    def rms_norm(self, x, name):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.w[f"{name}.weight"]
+
+    def linear(self, x, name):
+        return torch.nn.functional.linear(x, self.w[f"{name}.weight"], self.w.get(f"{name}.bias"))
+
+    def rope(self, start, count):
+        """cos and sin (count, hd) of positions start … start+count−1, frequencies repeated as cat(freqs, freqs)."""
+        freqs = torch.arange(start, start + count, dtype=torch.float32)[:, None] * self.inv_freq[None]
+        angles = torch.cat([freqs, freqs], dim=-1)
+        return angles.cos(), angles.sin()
+
+    def split_heads(self, t, heads):
+        b, T, _ = t.shape
+        return t.reshape(b, T, heads, self.head_dim).transpose(1, 2)
+
+    def layer(self, i, x, rope, mask, past):
+        """x (b, T, d); past: (keys, values) of the shared positions, (1, KV, P, hd) each, or None."""
+        p = f"layers.{i}"
+        cos, sin = rope
+        h = self.rms_norm(x, f"{p}.input_layernorm")
+        q = self.split_heads(self.linear(h, f"{p}.self_attn.q_proj"), self.heads)  # (b, H, T, hd)
+        k = self.split_heads(self.linear(h, f"{p}.self_attn.k_proj"), self.kv_heads)  # (b, KV, T, hd)
+        v = self.split_heads(self.linear(h, f"{p}.self_attn.v_proj"), self.kv_heads)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        group = self.heads // self.kv_heads
+        expand = lambda t: t.repeat_interleave(group, dim=1)  # (·, KV, ·, hd) -> (·, H, ·, hd)
+        shared = (expand(past[0]), expand(past[1])) if past else None
+        x = x + self.linear(attend(q, expand(k), expand(v), mask, shared), f"{p}.self_attn.o_proj")
+        h = self.rms_norm(x, f"{p}.post_attention_layernorm")
+        gated = torch.nn.functional.silu(self.linear(h, f"{p}.mlp.gate_proj")) * self.linear(h, f"{p}.mlp.up_proj")
+        return x + self.linear(gated, f"{p}.mlp.down_proj"), (k, v)
+
+    def embed(self, ids):
+        return self.w["embed_tokens.weight"][ids]
+
+    def layers(self, x, start, mask, past=None):
+        assert start + x.shape[1] <= self.window, f"{start + x.shape[1]} positions exceed the sliding window {self.window}"
+        rope = self.rope(start, x.shape[1])
+        own = []
+        for i in range(self.n_layers):
+            x, kv = self.layer(i, x, rope, mask, past[i] if past else None)
+            own.append(kv)
+        return x, own
+
+    def final_norm(self, x):
+        return self.rms_norm(x, "norm")
+
+
+FAMILIES = {"gpt2": FrozenGpt2, "llama": FrozenLlama, "qwen2": FrozenLlama, "mistral": FrozenLlama}
+
+
+def load_model(folder):
+    with open(f"{folder}/config.json") as f:
+        config = json.load(f)
+    if config["model_type"] not in FAMILIES:
+        raise NotImplementedError(f"model_type {config['model_type']!r}: the baseline knows {', '.join(FAMILIES)}")
+    return FAMILIES[config["model_type"]](folder, config)
 
 
 SIGMA = {
@@ -138,6 +263,12 @@ def prompt_of(spec, params):
     if spec["method"] == "lopt1":
         return params["U"] @ params["V"]
     return SIGMA[spec["activation"]](spec["X0"] @ params["U"]) @ params["V"]
+
+
+def label_loss(model, hidden, label_tokens, labels):
+    """Cross-entropy over the label words' logits, mean over the rows."""
+    log_probs = torch.log_softmax(hidden @ model.head.T, dim=-1)
+    return torch.nn.functional.cross_entropy(log_probs[:, label_tokens], labels)
 
 
 def tensor_of(entry):
@@ -157,9 +288,7 @@ def run(model, batch, last_hidden, threads):
     for _ in range(batch["steps"] + 1):
         start = time.perf_counter()
         optimizer.zero_grad()
-        hidden = last_hidden(prompt_of(spec, params), batch["inputs"])
-        log_probs = torch.log_softmax(hidden @ model.w["wte.weight"].T, dim=-1)
-        loss = torch.nn.functional.cross_entropy(log_probs[:, label_tokens], labels)
+        loss = label_loss(model, last_hidden(prompt_of(spec, params), batch["inputs"]), label_tokens, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params.values(), batch["clip"])
         optimizer.step()
@@ -171,7 +300,7 @@ def run(model, batch, last_hidden, threads):
 def main():
     with open(sys.argv[1]) as f:
         batch = json.load(f)
-    model = FrozenGpt2(batch["model"])
+    model = load_model(batch["model"])
     every_form = {"per-row": model.last_hidden_per_row, "shared-prefix": model.last_hidden_shared_prefix}
     forms = {name: form for name, form in every_form.items() if name in batch.get("forms", every_form)}
     results = [

@@ -95,10 +95,10 @@ test('a truncated safetensors file is named', async () => {
 });
 
 test('unknown model types and unsupported configs are refused by name', async () => {
-  const llama = await modelFolder('llama', { config: { model_type: 'llama' } });
-  await assert.rejects(loadFrozenModel(llama), (err: Error & { code?: string }) => {
+  const falcon = await modelFolder('falcon', { config: { model_type: 'falcon' } });
+  await assert.rejects(loadFrozenModel(falcon), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'MODEL_UNSUPPORTED');
-    assert.match(err.message, /model_type "llama" is not supported \(supported: gpt2\)/);
+    assert.match(err.message, /model_type "falcon" is not supported \(supported: gpt2, llama, qwen2, mistral\)/);
     return true;
   });
   const relu = await modelFolder('relu', { config: { activation_function: 'relu' } });
