@@ -36,6 +36,12 @@ export interface TextTokenizer {
   readonly inputSpecialTokens: SpecialTokens;
   /** The text's tokens, without special tokens. */
   encode(text: string): number[];
+  /**
+   * The tokens `text` adds after some text before it: what a label word or a target is when it
+   * follows an input. For byte-level BPE it is encode(text); SentencePiece marks the start of a
+   * text itself, so there ' great' alone is '▁' + '▁great' but after a word it is '▁great'.
+   */
+  encodeContinuation(text: string): number[];
   decode(ids: readonly number[]): string;
 }
 
@@ -173,6 +179,23 @@ function eosIds(dir: string, file: string, value: unknown, vocabSize: number): n
   return [...new Set(ids as number[])];
 }
 
+/** Stands before a continuation while it is encoded: a word, which a following space parts from. */
+const ANCHOR = 'x';
+
+/**
+ * The tokens a text that starts with white space adds after a word: its tokens after ANCHOR's,
+ * where ANCHOR's own are a prefix of the pair's (for byte-level BPE that is encode(text) itself).
+ * A text that starts without a space, or that the tokenizer joins to the word before, is its own
+ * tokens.
+ */
+function continuation(encode: (text: string) => number[], text: string): number[] {
+  if (!/^\s/.test(text)) return encode(text);
+  const anchor = encode(ANCHOR);
+  const both = encode(ANCHOR + text);
+  const isPrefix = both.length > anchor.length && anchor.every((id, i) => both[i] === id);
+  return isPrefix ? both.slice(anchor.length) : encode(text);
+}
+
 /** Loads the tokenizer stored in a Hugging Face model folder. */
 export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
   const tokenizerPath = join(dir, 'tokenizer.json');
@@ -192,6 +215,7 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     throw invalid(`${dir}: ${(err as Error).message}`, err);
   }
   const vocabSize = tokenizer.get_vocab(true).size;
+  const encode = (text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids;
   const namedEos = tokenizer.token_to_id(tokenName(config.eos_token) ?? GPT2_EOS);
   const stopTokenIds =
     eosIds(dir, 'generation_config.json', generationConfig.eos_token_id, vocabSize) ??
@@ -202,7 +226,8 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
     eosTokenId: stopTokenIds[0],
     stopTokenIds,
     inputSpecialTokens: inputSpecialTokens(tokenizer, config, dir),
-    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
+    encode,
+    encodeContinuation: (text) => continuation(encode, text),
     decode: (ids) => (ids.length === 0 ? '' : tokenizer.decode([...ids], { clean_up_tokenization_spaces: false })),
   };
 }

@@ -38,10 +38,29 @@ test('Llama: one BOS in front of the input, even with the post-processor that ad
   const input = enc.encodeInput({ text: 'a fine film' });
   assert.deepEqual(input, [1, ...llama.encode('a fine film It was')]);
   assert.equal(input.filter((id) => id === 1).length, 1);
-  assert.deepEqual(enc.labelTokens, [llama.encode(' terrible'), llama.encode(' great')]);
   assert.ok(enc.labelTokens.every((word) => word[0] !== 1));
   const { target } = encoder(llama, plain).encodeExample({ line: 1, fields: { text: 'question', target: ' answer' } });
-  assert.deepEqual(target, [...llama.encode(' answer'), 2]);
+  assert.equal(target!.at(-1), 2);
+  assert.ok(!target!.includes(1));
+});
+
+test('label words and targets are the tokens they add after the input: SentencePiece gets no lone "▁" in front', () => {
+  // Encoded alone, " great" is a lone '▁' (the text's start) and then '▁great', the word as it follows another.
+  const [lone, ...word] = llama.encode(' great');
+  assert.deepEqual(word, llama.encode('great'));
+  const enc = encoder(llama, TASK_CATALOG.sst2.task);
+  const inContext = (word: string) => llama.encode(`a fine film It was${word}`).slice(llama.encode('a fine film It was').length);
+  assert.deepEqual(enc.labelTokens, [inContext(' terrible'), inContext(' great')]);
+  assert.deepEqual(enc.labelTokens[1], word);
+  assert.ok(enc.labelTokens.every((word) => word[0] !== lone));
+  const { target } = encoder(llama, plain).encodeExample({ line: 1, fields: { text: 'question', target: ' answer' } });
+  assert.deepEqual(target, [...llama.encode('question answer').slice(llama.encode('question').length), 2]);
+  // Byte-level BPE (GPT-2's, Qwen2's) keeps a word's space in its first token: a continuation is the word's own tokens.
+  for (const tokenizer of [qwen2]) {
+    assert.deepEqual(encoder(tokenizer, TASK_CATALOG.sst2.task).labelTokens, [tokenizer.encode(' terrible'), tokenizer.encode(' great')]);
+  }
+  // A word that starts without a space is its own tokens (T5's "positive" is ▁positive either way).
+  assert.deepEqual(t5.encodeContinuation('positive'), t5.encode('positive'));
 });
 
 test('a cut input keeps its special tokens where they are and the end of its text', () => {

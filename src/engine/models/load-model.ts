@@ -1,7 +1,7 @@
 /**
  * Loads a frozen model from a Hugging Face folder (`config.json` + `model.safetensors`, or its
- * shards and `model.safetensors.index.json`). Each supported `model_type` registers its loader
- * here. Before any weight is read, the bytes the model needs on the active path are checked
+ * shards and `model.safetensors.index.json`). Each supported `model_type` registers its family
+ * here: its config parser, weight count and builder, in files of its own. Before any weight is read, the bytes the model needs on the active path are checked
  * against what the process has free (memory-budget.ts): a model that cannot fit is refused.
  */
 import { existsSync } from 'node:fs';
@@ -29,36 +29,40 @@ interface ModelType {
   load(config: Record<string, unknown>, configPath: string, weights: WeightSource, placement: WeightPlacement): FrozenModel;
 }
 
-/** Llama, Qwen2 and Mistral: one architecture, read from each family's config (llama-config.ts). */
-function llamaFamily(modelType: LlamaFamilyType): ModelType {
-  const parse = (raw: Record<string, unknown>, configPath: string) => parseLlamaConfig(modelType, configPath, raw);
+/** A registry entry from a family's config parser (whose config has the model's dimensions), weight count and model builder. */
+function family<C extends ModelDimensions>(parts: {
+  parse: (raw: Record<string, unknown>, configPath: string) => C;
+  weightBytes: (config: C) => WeightBytes;
+  build: (config: C, weights: WeightSource, placement: WeightPlacement, options: { nativeOps: boolean }) => FrozenModel;
+}): ModelType {
   return {
     dims: (raw, configPath) => {
-      const { vocabSize, hiddenSize, maxPositions, numLayers } = parse(raw, configPath);
+      const { vocabSize, hiddenSize, maxPositions, numLayers } = parts.parse(raw, configPath);
       return { vocabSize, hiddenSize, maxPositions, numLayers };
     },
-    weightBytes: (raw, configPath) => llamaWeightBytes(parse(raw, configPath)),
+    weightBytes: (raw, configPath) => parts.weightBytes(parts.parse(raw, configPath)),
     load: (raw, configPath, weights, placement) => {
-      const config = parse(raw, configPath);
+      const config = parts.parse(raw, configPath);
       assertTensorFits('the token embeddings (V, d)', [config.vocabSize, config.hiddenSize]);
-      return llamaModel(config, importLlamaWeights(weights, config, placement), placement, { nativeOps: activeBackend().nativeKernels.active });
+      return parts.build(config, weights, placement, { nativeOps: activeBackend().nativeKernels.active });
     },
   };
 }
 
+/** Llama, Qwen2 and Mistral: one architecture, read from each family's config (llama-config.ts). */
+const llamaFamily = (modelType: LlamaFamilyType) =>
+  family({
+    parse: (raw, configPath) => parseLlamaConfig(modelType, configPath, raw),
+    weightBytes: llamaWeightBytes,
+    build: (config, weights, placement, options) => llamaModel(config, importLlamaWeights(weights, config, placement), placement, options),
+  });
+
 const MODEL_TYPES: Record<string, ModelType> = {
-  gpt2: {
-    dims: (raw, configPath) => {
-      const { vocabSize, hiddenSize, maxPositions, numLayers } = parseGpt2Config(configPath, raw);
-      return { vocabSize, hiddenSize, maxPositions, numLayers };
-    },
-    weightBytes: (raw, configPath) => gpt2WeightBytes(parseGpt2Config(configPath, raw)),
-    load: (raw, configPath, weights, placement) => {
-      const config = parseGpt2Config(configPath, raw);
-      assertTensorFits('the token embeddings (V, d)', [config.vocabSize, config.hiddenSize]);
-      return gpt2Model(config, importGpt2Weights(weights, config, placement), placement, { nativeOps: activeBackend().nativeKernels.active });
-    },
-  },
+  gpt2: family({
+    parse: (raw, configPath) => parseGpt2Config(configPath, raw),
+    weightBytes: gpt2WeightBytes,
+    build: (config, weights, placement, options) => gpt2Model(config, importGpt2Weights(weights, config, placement), placement, options),
+  }),
   llama: llamaFamily('llama'),
   qwen2: llamaFamily('qwen2'),
   mistral: llamaFamily('mistral'),

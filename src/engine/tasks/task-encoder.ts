@@ -113,7 +113,7 @@ export class TaskEncoder {
   ) {
     validateTaskSpec(spec);
     this.labels = spec.kind === 'classification' ? Object.keys(spec.labelWords) : [];
-    this.labelTokens = spec.kind === 'classification' ? Object.values(spec.labelWords).map((word) => tokenizer.encode(word)) : [];
+    this.labelTokens = spec.kind === 'classification' ? Object.values(spec.labelWords).map((word) => tokenizer.encodeContinuation(word)) : [];
     this.maxTargetTokens = spec.kind === 'text-to-text' ? (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS) : 0;
     const { before, after } = tokenizer.inputSpecialTokens;
     this.maxInputTokens = inputRoom(spec, Math.max(0, ...this.labelTokens.map((t) => t.length)), before.length + after.length, options);
@@ -151,7 +151,7 @@ export class TaskEncoder {
     const text = row.fields[field];
     if (text === undefined) throw new EngineError('DATASET_INVALID', `${where}: no target field "${field}"`);
     const eos = this.tokenizer.eosTokenId;
-    const target = [...this.tokenizer.encode(text), ...(eos === undefined ? [] : [eos])].slice(0, this.maxTargetTokens);
+    const target = [...this.tokenizer.encodeContinuation(text), ...(eos === undefined ? [] : [eos])].slice(0, this.maxTargetTokens);
     return { line: row.line, input, target };
   }
 
