@@ -96,6 +96,23 @@ test('a tied model may store its head as well, and an old checkpoint its rotary 
   assert.ok(maxAbsDiff(await lastLogits(dir, ids), await lastLogits(source('qwen2'), ids)) === 0);
 });
 
+test('a sharded checkpoint (HF index and shards) loads to the same model as the single file', async () => {
+  const dir = join(root, 'sharded');
+  await mkdir(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configOf('llama')));
+  const names = [...tensorsOf('llama').keys()];
+  const shardFile = (k: number) => `model-0000${k + 1}-of-00002.safetensors`;
+  const weightMap: Record<string, string> = {};
+  for (const k of [0, 1]) {
+    const shard = new Map(names.filter((_, i) => i % 2 === k).map((name) => [name, tensorsOf('llama').get(name)!]));
+    for (const name of shard.keys()) weightMap[name] = shardFile(k);
+    await writeSafetensors(join(dir, shardFile(k)), shard);
+  }
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  const ids = [270, 705, 82, 257];
+  assert.equal(maxAbsDiff(await lastLogits(dir, ids), await lastLogits(source('llama'), ids)), 0);
+});
+
 test('config values outside what the engine implements are refused, naming them', async () => {
   const cases: Array<[Record<string, unknown>, string, RegExp]> = [
     [{ rope_scaling: { rope_type: 'dynamic', factor: 2 } }, 'MODEL_UNSUPPORTED', /rope_scaling of type "dynamic" is not supported \(supported: default, linear, llama3\)/],
