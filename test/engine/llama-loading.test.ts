@@ -156,6 +156,13 @@ test("Mistral's sliding window bounds the sequence: within it attention is the f
   const ids = [270, 705, 82, 257, 1149, 2229, 290, 1690];
   assert.ok(maxAbsDiff(await lastLogits(dir, ids), await lastLogits(source('llama'), ids)) < 1e-5);
   await rejectsWith(lastLogits(dir, [...ids, 2689]), 'SEQUENCE_TOO_LONG', /exceed the model's 8 positions/);
+  // Absent from the config, Mistral's window is HF's default, 4096; null is none.
+  for (const [sliding_window, expected] of [[undefined, 4096], [null, 8192]] as const) {
+    const defaults = join(root, `mistral-default-${String(sliding_window)}`);
+    await mkdir(defaults);
+    writeFileSync(join(defaults, 'config.json'), JSON.stringify({ ...llama, model_type: 'mistral', max_position_embeddings: 8192, sliding_window }));
+    assert.equal((await readModelInfo(defaults)).dims.maxPositions, expected);
+  }
   // Qwen2 reads its window only when use_sliding_window is set.
   const qwen = await modelFolder('qwen-window', 'qwen2', { config: { sliding_window: 8, use_sliding_window: true } });
   assert.equal((await readModelInfo(qwen)).dims.maxPositions, 8);

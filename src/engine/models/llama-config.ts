@@ -42,11 +42,11 @@ export interface LlamaConfig {
 /** HF's names for SiLU. */
 const SILU = ['silu', 'swish'];
 
-/** Each family's defaults, as its HF configuration class has them. */
-const DEFAULTS: Record<LlamaFamilyType, { tiedHead: boolean; ropeTheta: number }> = {
-  llama: { tiedHead: false, ropeTheta: 10000 },
-  qwen2: { tiedHead: false, ropeTheta: 10000 },
-  mistral: { tiedHead: false, ropeTheta: 10000 },
+/** Where the families' HF configuration classes differ in their defaults (all: untied head, θ 10000, ε 1e-6). */
+const DEFAULTS: Record<LlamaFamilyType, { maxPositions: number; slidingWindow: number | null }> = {
+  llama: { maxPositions: 2048, slidingWindow: null },
+  qwen2: { maxPositions: 32768, slidingWindow: 4096 },
+  mistral: { maxPositions: 4096 * 32, slidingWindow: 4096 },
 };
 
 export function parseLlamaConfig(modelType: LlamaFamilyType, source: string, raw: Record<string, unknown>): LlamaConfig {
@@ -81,8 +81,7 @@ export function parseLlamaConfig(modelType: LlamaFamilyType, source: string, raw
   if (headSize % 2 !== 0) throw fail(`head_dim ${headSize} must be even for rotary embeddings`);
   if (given('partial_rotary_factor') && raw.partial_rotary_factor !== 1) throw unsupported(`partial_rotary_factor ${JSON.stringify(raw.partial_rotary_factor)}`);
 
-  const maxPositionEmbeddings = positiveInt('max_position_embeddings', 2048);
-  const defaults = DEFAULTS[modelType];
+  const maxPositionEmbeddings = positiveInt('max_position_embeddings', DEFAULTS[modelType].maxPositions);
   return {
     modelType,
     vocabSize: positiveInt('vocab_size'),
@@ -94,13 +93,13 @@ export function parseLlamaConfig(modelType: LlamaFamilyType, source: string, raw
     headSize,
     maxPositions: Math.min(maxPositionEmbeddings, slidingWindow(modelType, raw, positiveInt, flag) ?? Infinity),
     rmsNormEpsilon: positiveNumber('rms_norm_eps', 1e-6),
-    ropeTheta: positiveNumber('rope_theta', defaults.ropeTheta),
+    ropeTheta: positiveNumber('rope_theta', 10000),
     ropeScaling: parseRopeScaling(raw.rope_scaling, maxPositionEmbeddings, fail, unsupported, positiveNumber),
     // Qwen2 has q/k/v biases always and none on o; Llama's attention_bias puts one on all four; Mistral has none.
     qkvBias: modelType === 'qwen2' || (modelType === 'llama' && flag('attention_bias', false)),
     outputBias: modelType === 'llama' && flag('attention_bias', false),
     mlpBias: modelType === 'llama' && flag('mlp_bias', false),
-    tiedHead: flag('tie_word_embeddings', defaults.tiedHead),
+    tiedHead: flag('tie_word_embeddings', false),
   };
 }
 
@@ -112,14 +111,15 @@ export function parseLlamaConfig(modelType: LlamaFamilyType, source: string, raw
 function slidingWindow(
   modelType: LlamaFamilyType,
   raw: Record<string, unknown>,
-  positiveInt: (key: string) => number,
+  positiveInt: (key: string, fallback?: number) => number,
   flag: (key: string, fallback: boolean) => boolean,
 ): number | undefined {
-  if (raw.sliding_window === undefined || raw.sliding_window === null) return undefined;
-  if (modelType === 'llama') return undefined;
-  // Qwen2 reads the window only with use_sliding_window (and then only from layer max_window_layers on: the bound still holds).
-  if (modelType === 'qwen2' && !flag('use_sliding_window', false)) return undefined;
-  return positiveInt('sliding_window');
+  const fallback = DEFAULTS[modelType].slidingWindow;
+  // Absent, the family's default applies; null means none.
+  if (raw.sliding_window === null || (raw.sliding_window === undefined && fallback === null)) return undefined;
+  // Llama has none; Qwen2 reads it only with use_sliding_window (and then from layer max_window_layers on: the bound still holds).
+  if (modelType === 'llama' || (modelType === 'qwen2' && !flag('use_sliding_window', false))) return undefined;
+  return positiveInt('sliding_window', fallback ?? undefined);
 }
 
 function parseRopeScaling(
