@@ -3,7 +3,8 @@
  * padded with zeros. Rows may carry different prompts, of different lengths, or none.
  */
 import { EngineError } from './engine-error.js';
-import type { FrozenModel } from './models/frozen-model.js';
+import type { CausalLanguageModel, ContinuedRow, FrozenModel } from './models/frozen-model.js';
+import { selectRows } from './select-rows.js';
 import { tf } from './tf.js';
 
 export interface PromptedRow {
@@ -76,7 +77,7 @@ export function embedSequences(model: FrozenModel, rows: readonly PromptedRow[],
  * come back ([B, L, d], tokens from 0); otherwise every position ([B, T, d], tokens from n_b).
  */
 export function promptedHiddenStates(
-  model: FrozenModel,
+  model: CausalLanguageModel,
   rows: readonly PromptedRow[],
 ): { hidden: tf.Tensor3D; tokenStart: readonly number[]; lengths: readonly number[] } {
   const layout = sequenceLayout(model, rows);
@@ -92,4 +93,20 @@ export function promptedHiddenStates(
   }
   const hidden = tf.tidy(() => model.transform(embedSequences(model, rows, layout), layout.lengths));
   return { hidden, tokenStart: layout.promptRows, lengths: layout.lengths };
+}
+
+/**
+ * A decoder-only model's predictive states (FrozenModel.predictiveStates): each row runs as
+ * `[prompt][input][continuation]`, and step j of row b is the hidden state at its input's last
+ * token + j.
+ */
+export function causalPredictiveStates(model: CausalLanguageModel, rows: readonly ContinuedRow[]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const { hidden, tokenStart } = promptedHiddenStates(model, rows.map(({ prompt, input, continuation }) => ({ prompt, ids: [...input, ...continuation] })));
+    const [B, T, d] = hidden.shape;
+    const steps = rows.flatMap(({ input, continuation }, b) =>
+      Array.from({ length: continuation.length + 1 }, (_, j) => b * T + tokenStart[b]! + input.length - 1 + j),
+    );
+    return selectRows(tf.reshape(hidden, [B * T, d]) as tf.Tensor2D, steps);
+  });
 }

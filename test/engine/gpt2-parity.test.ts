@@ -6,7 +6,7 @@ import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { tf } from '../../src/engine/tf.js';
 import { decoderParitySuite } from '../helpers/decoder-parity.js';
-import { allPositionsHidden } from '../helpers/engine-fixtures.js';
+import { allPositionsHidden, causal } from '../helpers/engine-fixtures.js';
 import { KERNEL_PATHS } from '../helpers/kernel-paths.js';
 import { FIXTURES_DIR, MODELS_DIR, gpt2MiniFixture, readJsonFixture } from '../helpers/shared.js';
 import { maxAbsDiff } from '../helpers/tensors.js';
@@ -26,7 +26,7 @@ decoderParitySuite({
 for (const backend of ['wasm', 'webgpu-software'] as const) {
   test(`tiny-gpt2-random logits match the reference (HF-written, transformer.-prefixed, vocab 50257; ${backend})`, { skip: backend === 'webgpu-software' && webgpuSkip }, async () => {
     await initBackend(backend);
-    const model = await loadFrozenModel(join(MODELS_DIR, 'tiny-gpt2-random'));
+    const model = causal(await loadFrozenModel(join(MODELS_DIR, 'tiny-gpt2-random')));
     const ids = readJsonFixture<{ 'tiny-gpt2-random': { input_ids: number[] } }>('fixtures.json')['tiny-gpt2-random'].input_ids;
     const { hidden } = allPositionsHidden(model, [{ ids }]);
     const logits = model.logits(tf.reshape(hidden, [ids.length, model.dims.hiddenSize]));

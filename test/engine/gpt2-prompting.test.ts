@@ -2,22 +2,22 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
-import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
+import type { CausalLanguageModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { promptedHiddenStates, type PromptedRow } from '../../src/engine/sequences.js';
 import { classificationLoss, flatLabelScores } from '../../src/engine/tasks/classification.js';
 import { tf } from '../../src/engine/tf.js';
-import { allPositionsHidden } from '../helpers/engine-fixtures.js';
+import { allPositionsHidden, causal } from '../helpers/engine-fixtures.js';
 import { MODELS_DIR, gpt2MiniFixture } from '../helpers/shared.js';
 import { maxAbsDiff } from '../helpers/tensors.js';
 
 const fixture = gpt2MiniFixture();
 const [long, short] = fixture.input_ids.map((row, b) => row.slice(0, fixture.lengths[b])) as [number[], number[]];
-let model: FrozenModel;
+let model: CausalLanguageModel;
 
 before(async () => {
   await initBackend('wasm');
-  model = await loadFrozenModel(join(MODELS_DIR, 'gpt2-mini'));
+  model = causal(await loadFrozenModel(join(MODELS_DIR, 'gpt2-mini')));
 });
 after(() => model.dispose());
 

@@ -9,6 +9,7 @@ import { rotaryFrequencies } from '../../src/engine/models/rotary.js';
 import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/engine/safetensors.js';
 import { embedSequences, sequenceLayout } from '../../src/engine/sequences.js';
 import { tf } from '../../src/engine/tf.js';
+import { causal } from '../helpers/engine-fixtures.js';
 import { MODELS_DIR } from '../helpers/shared.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { maxAbsDiff } from '../helpers/tensors.js';
@@ -42,7 +43,7 @@ const rejectsWith = (promise: Promise<unknown>, code: string, message: RegExp) =
 
 /** Logits of the last position of `ids` with no prompt. */
 async function lastLogits(dir: string, ids: number[]): Promise<Float32Array> {
-  const model = await loadFrozenModel(dir);
+  const model = causal(await loadFrozenModel(dir));
   const rows = [{ ids }];
   const logits = tf.tidy(() => {
     const hidden = model.transform(embedSequences(model, rows, sequenceLayout(model, rows)), [ids.length]);

@@ -20,6 +20,7 @@ import { trainPrompt } from '../../src/engine/training/trainer.js';
 import { readSafetensors, writeSafetensors, type HostTensor } from '../../src/engine/safetensors.js';
 import { embedSequences, sequenceLayout } from '../../src/engine/sequences.js';
 import { tf } from '../../src/engine/tf.js';
+import { causal } from '../helpers/engine-fixtures.js';
 import { MODELS_DIR } from '../helpers/shared.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -58,7 +59,7 @@ async function declaredFolder(name: string, shape: Record<string, number>): Prom
 }
 
 const logitsOf = async (dir: string) => {
-  const model = await loadFrozenModel(dir);
+  const model = causal(await loadFrozenModel(dir));
   try {
     return tf.tidy(() => {
       const hidden = model.transform(model.embed(tf.tensor2d([[5, 17, 300, 2]], [1, 4], 'int32')), [4]);
@@ -141,7 +142,7 @@ test("a process's memory limit is honoured: a model over what is left is refused
 
 test('a batch whose activations would overflow the wasm heap is refused before it runs, and the model goes on working', async () => {
   await initBackend('wasm', { nativeKernels: 'on' });
-  const model = await loadFrozenModel(MINI);
+  const model = causal(await loadFrozenModel(MINI));
   try {
     const weight = tf.variable(tf.ones([1]));
     const before = tf.memory().numTensors;

@@ -16,7 +16,7 @@ import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 import { tf } from '../../src/engine/tf.js';
 import { loadTokenizer } from '../../src/engine/tokenizer.js';
 import { trainPrompt } from '../../src/engine/training/trainer.js';
-import { allPositionsHidden, sst2Rows } from '../helpers/engine-fixtures.js';
+import { allPositionsHidden, causal, sst2Rows } from '../helpers/engine-fixtures.js';
 import { NATIVE_KERNELS_SKIP } from '../helpers/kernel-paths.js';
 import { MODELS_DIR } from '../helpers/shared.js';
 import { maxRelDiff } from '../helpers/tensors.js';
@@ -116,7 +116,7 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: NATIVE_KERN
       const tokenizer = await loadTokenizer(MODEL_DIR);
       const sentences = (await sst2Rows(5)).map((row) => tokenizer.encode(row.fields.text!));
       const { builtin, native } = await onBothPaths(backend, async () => {
-        const model = await loadFrozenModel(MODEL_DIR);
+        const model = causal(await loadFrozenModel(MODEL_DIR));
         const out: Float32Array[] = [];
         for (const method of ['pt', 'lopt2'] as PromptMethod[]) {
           const prompt = await SoftPrompt.initialise(resolvePromptSpec({ method, n: 6, ...(method === 'pt' ? {} : { r: 3 }), seed: 3 }, model.dims.hiddenSize), model, (t) => tokenizer.encode(t));

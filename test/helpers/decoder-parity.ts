@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.js';
-import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
+import type { CausalLanguageModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/prompt-spec.js';
 import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
@@ -16,7 +16,7 @@ import type { HostTensor } from '../../src/engine/safetensors.js';
 import { classificationLoss } from '../../src/engine/tasks/classification.js';
 import { generateGreedy } from '../../src/engine/tasks/text-to-text.js';
 import { tf } from '../../src/engine/tf.js';
-import { allPositionsHidden } from './engine-fixtures.js';
+import { allPositionsHidden, causal } from './engine-fixtures.js';
 import type { KernelPath } from './kernel-paths.js';
 import { maxAbsDiff, maxRelDiff } from './tensors.js';
 
@@ -58,7 +58,7 @@ export function decoderParitySuite({ label, modelDir, fixture, reference, paths 
   };
 
   /** Logits [B·T, V] of every position with `prompt` (or none) in front of the fixture's sentences. */
-  const allLogits = (model: FrozenModel, prompt: tf.Tensor2D | undefined) => {
+  const allLogits = (model: CausalLanguageModel, prompt: tf.Tensor2D | undefined) => {
     const { hidden, T } = allPositionsHidden(model, inputs.map((ids) => ({ ...(prompt ? { prompt } : {}), ids })));
     const logits = tf.tidy(() => model.logits(tf.reshape(hidden, [-1, model.dims.hiddenSize])));
     hidden.dispose();
@@ -67,11 +67,11 @@ export function decoderParitySuite({ label, modelDir, fixture, reference, paths 
 
   for (const { backend, nativeKernels, label: path, skip } of paths) {
     describe(`${label} parity with the reference implementation (${path})`, { skip }, () => {
-      let model: FrozenModel;
+      let model: CausalLanguageModel;
 
       before(async () => {
         await initBackend(backend, { nativeKernels });
-        model = await loadFrozenModel(modelDir);
+        model = causal(await loadFrozenModel(modelDir));
       });
       after(() => model?.dispose());
 

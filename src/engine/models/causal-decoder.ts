@@ -12,7 +12,8 @@ import { assertActivationsFit } from '../memory-budget.js';
 import { assertTensorFits } from '../tensor-limit.js';
 import { tf } from '../tf.js';
 import type { FrozenLinear } from './frozen-linear.js';
-import type { FrozenModel, ModelDimensions } from './frozen-model.js';
+import { causalPredictiveStates } from '../sequences.js';
+import type { CausalLanguageModel, ContinuedRow, ModelDimensions, RowShape } from './frozen-model.js';
 import type { SequenceBatch, SequenceBatcher } from './sequence-batch.js';
 import type { FrozenEmbedding, WeightPlacement } from './weight-placement.js';
 
@@ -64,7 +65,8 @@ export interface DecoderParts {
   readonly placement: WeightPlacement;
 }
 
-export class CausalDecoder implements FrozenModel {
+export class CausalDecoder implements CausalLanguageModel {
+  readonly promptStack = 'decoder' as const;
   readonly modelType: string;
   readonly dims: ModelDimensions;
 
@@ -75,6 +77,14 @@ export class CausalDecoder implements FrozenModel {
 
   embed(ids: tf.Tensor2D): tf.Tensor3D {
     return this.parts.embedding.lookup(ids) as tf.Tensor3D;
+  }
+
+  predictiveStates(rows: readonly ContinuedRow[]): tf.Tensor2D {
+    return causalPredictiveStates(this, rows);
+  }
+
+  continuationRoom(promptRows: number, inputLength: number): number {
+    return this.dims.maxPositions - promptRows - inputLength;
   }
 
   transform(inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
@@ -138,8 +148,9 @@ export class CausalDecoder implements FrozenModel {
     this.checkActivations(lengths, L, prefixRows, isRecordingGradients());
   }
 
-  assertPassFits(lengths: readonly number[], prefixRows: number, training: boolean): void {
-    this.checkActivations(lengths, Math.max(...lengths), prefixRows, training);
+  assertPassFits(rows: readonly RowShape[], promptRows: number, training: boolean): void {
+    const lengths = rows.map(({ input, continuation }) => input + continuation);
+    this.checkActivations(lengths, Math.max(...lengths), promptRows, training);
   }
 
   /** The largest tensors, and all the activations, of a pass over B rows of T positions (real up to `lengths`) that follow P shared ones. */

@@ -4,6 +4,7 @@
  * family knows to ignore. Problems are refused together, with their names.
  */
 import { EngineError } from '../engine-error.js';
+import type { HostTensor } from '../safetensors.js';
 import type { WeightSource } from './model-weights-file.js';
 
 /** How many names of each kind of problem an error message lists. */
@@ -56,3 +57,20 @@ export function countFloats(shapes: ReadonlyMap<string, readonly number[]>, isMa
   }
   return { total, matrices };
 }
+
+/**
+ * [out, in] matrices (or biases) stacked along out, their outputs side by side: the q, k and v
+ * projections of a layer as one matMul. Copies one layer's worth while loading.
+ */
+export function stackRows(parts: readonly HostTensor[]): HostTensor {
+  if (parts.length === 1) return parts[0]!;
+  const data = new Float32Array(parts.reduce((sum, { data }) => sum + data.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    data.set(part.data, offset);
+    offset += part.data.length;
+  }
+  const rows = parts.reduce((sum, { shape }) => sum + shape[0]!, 0);
+  return { data, shape: [rows, ...parts[0]!.shape.slice(1)] };
+}
+

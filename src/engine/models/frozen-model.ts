@@ -10,23 +10,64 @@ export interface ModelDimensions {
   readonly numLayers: number;
 }
 
-/** Token ids, right-padded to one length, with each row's real length. */
-export interface TokenBatch {
-  /** int32 [B, L]; entries past a row's length are padding and never attended to. */
-  readonly ids: tf.Tensor2D;
-  readonly lengths: readonly number[];
+/**
+ * A prompted input and what is fed after it: the tokens that follow the input and whose
+ * predictions are wanted (a label word but its last token, a target but its last, what was
+ * generated so far). A decoder-only model runs `[prompt][input][continuation]`; an
+ * encoder-decoder encodes `[prompt][input]` and decodes `[start][continuation]`.
+ */
+export interface ContinuedRow {
+  /** n×d soft prompt in front of the input; absent for none. */
+  readonly prompt?: tf.Tensor2D;
+  readonly input: readonly number[];
+  readonly continuation: readonly number[];
 }
 
+/** The sizes of a ContinuedRow, for checking memory before a pass. */
+export interface RowShape {
+  readonly input: number;
+  readonly continuation: number;
+}
+
+/** Which stack a soft prompt is put in front of: a decoder-only model's, or an encoder-decoder's encoder (as in PEFT). */
+export type PromptStack = 'decoder' | 'encoder';
+
 /**
- * A decoder-only language model whose weights never train. It runs on input embeddings, so a
- * soft prompt can stand in front of the token embeddings: `[prompt rows][tokens]` at positions
- * 0 … T−1, right-padded.
+ * A language model whose weights never train, seen as tasks see it: it predicts the tokens after
+ * a prompted input. It runs on input embeddings, so a soft prompt can stand in front of the token
+ * embeddings.
  */
 export interface FrozenModel {
   readonly modelType: string;
   readonly dims: ModelDimensions;
-  /** Token embeddings [B, L, d] of ids [B, L]. */
+  readonly promptStack: PromptStack;
+  /** Token embeddings [B, L, d] of ids [B, L]: what a prompt row stands beside. */
   embed(ids: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * The final hidden states that predict what follows each row's input: for row b, steps
+   * 0 … c_b (c_b = its continuation's length), step j predicting the token after the input and
+   * continuation[0 … j). Every row's steps, one row after another: [Σ_b (c_b + 1), d].
+   */
+  predictiveStates(rows: readonly ContinuedRow[]): tf.Tensor2D;
+  /** The most continuation tokens a row of `promptRows` prompt rows and `inputLength` input tokens has room for. */
+  continuationRoom(promptRows: number, inputLength: number): number;
+  /** Vocabulary logits [N, V] of hidden states [N, d]. */
+  logits(hidden: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * Throws BATCH_TOO_LARGE if a pass over rows of these shapes with `promptRows` prompt rows
+   * each would not fit the memory its activations go to (`training`: with what a backward pass
+   * keeps). Allocates nothing: for checking a run's largest batches before it starts.
+   */
+  assertPassFits(rows: readonly RowShape[], promptRows: number, training: boolean): void;
+  dispose(): void;
+}
+
+/**
+ * A decoder-only model, which also runs whole sequences: `[prompt rows][tokens]` at positions
+ * 0 … T−1, right-padded.
+ */
+export interface CausalLanguageModel extends FrozenModel {
+  readonly promptStack: 'decoder';
   /**
    * Final hidden states [B, T, d] of input embeddings [B, T, d]; `lengths[b]` real positions of
    * row b are attended to, the rest is padding (its hidden states are unspecified).
@@ -38,13 +79,6 @@ export interface FrozenModel {
    * once, not B times. `lengths` count the inputs' real positions (the rest: unspecified).
    */
   transformAfterPrefix(prefix: tf.Tensor2D, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
-  /** Vocabulary logits [N, V] of hidden states [N, d]. */
-  logits(hidden: tf.Tensor2D): tf.Tensor2D;
-  /**
-   * Throws BATCH_TOO_LARGE if a pass over rows of `lengths` positions after `prefixRows` shared
-   * ones would not fit the memory its activations go to (`training`: with what a backward pass
-   * keeps). Allocates nothing: for checking a run's largest batches before it starts.
-   */
-  assertPassFits(lengths: readonly number[], prefixRows: number, training: boolean): void;
-  dispose(): void;
 }
+
+export const isCausalLanguageModel = (model: FrozenModel): model is CausalLanguageModel => model.promptStack === 'decoder';

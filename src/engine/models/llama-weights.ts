@@ -7,9 +7,8 @@
  * is one matMul: for [out, in] matrices that is stacking their rows, one layer's worth of copying
  * at a time while loading.
  */
-import type { HostTensor } from '../safetensors.js';
 import type { tf } from '../tf.js';
-import { countFloats, matchTensorNames } from './checkpoint-names.js';
+import { countFloats, matchTensorNames, stackRows } from './checkpoint-names.js';
 import type { FrozenLinear } from './frozen-linear.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { WeightSource } from './model-weights-file.js';
@@ -65,19 +64,6 @@ function expectedShapes(c: LlamaConfig): Map<string, number[]> {
 export function llamaWeightBytes(config: LlamaConfig): WeightBytes {
   const { total, matrices } = countFloats(expectedShapes(config), (name) => /(_proj|embed_tokens|lm_head)\.weight$/.test(name));
   return { total: total * 4, matrices: matrices * 4 };
-}
-
-/** [out, in] matrices (or biases) stacked along out: their outputs side by side. */
-function stackRows(parts: readonly HostTensor[]): HostTensor {
-  if (parts.length === 1) return parts[0]!;
-  const data = new Float32Array(parts.reduce((sum, { data }) => sum + data.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    data.set(part.data, offset);
-    offset += part.data.length;
-  }
-  const rows = parts.reduce((sum, { shape }) => sum + shape[0]!, 0);
-  return { data, shape: [rows, ...parts[0]!.shape.slice(1)] };
 }
 
 /** Reads every weight into `placement`, which the caller disposes (on failure too). */

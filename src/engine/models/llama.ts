@@ -4,20 +4,16 @@
  * (the prompt at 0 … n−1, the input after it), grouped-query attention, a SwiGLU MLP, a tied or
  * untied head. Shapes: d width, H query heads, KV key/value heads, hs head size, I inner width.
  */
-import { nativeRmsNorm, nativeSwiglu } from '../native/native-ops.js';
+import { nativeSwiglu } from '../native/native-ops.js';
 import { tf } from '../tf.js';
 import { attend, qkvWidth, type AttentionShape } from './attention.js';
 import { CausalDecoder, residual, type DecoderLayer, type LayerFootprint } from './causal-decoder.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { LlamaLayerWeights, LlamaWeights } from './llama-weights.js';
+import { rmsNormFor, type RmsNorm } from './rms-norm.js';
 import { applyRotary, rotaryFrequencies, type RotaryHeads } from './rotary.js';
 import { sequenceBatcher, type SequenceBatch } from './sequence-batch.js';
 import type { WeightPlacement } from './weight-placement.js';
-
-/** x · γ / √(mean(x²) + ε), as HF's LlamaRMSNorm computes it in float32. */
-function portableRmsNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, epsilon: number): tf.Tensor2D {
-  return tf.mul(gamma, tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), epsilon))));
-}
 
 /** silu(gate) ⊙ up of rows [gate | up]. */
 function portableSwiglu(gateUp: tf.Tensor2D): tf.Tensor2D {
@@ -26,14 +22,14 @@ function portableSwiglu(gateUp: tf.Tensor2D): tf.Tensor2D {
 }
 
 interface LlamaOps {
-  readonly rmsNorm: (x: tf.Tensor2D, gamma: tf.Tensor1D, epsilon: number) => tf.Tensor2D;
+  readonly rmsNorm: RmsNorm;
   readonly swiglu: (gateUp: tf.Tensor2D) => tf.Tensor2D;
   /** The addon's kernels (attention over packed rows, RoPE) or TF.js compositions. */
   readonly native: boolean;
 }
 
-const PORTABLE_OPS: LlamaOps = { rmsNorm: portableRmsNorm, swiglu: portableSwiglu, native: false };
-const NATIVE_OPS: LlamaOps = { rmsNorm: nativeRmsNorm, swiglu: nativeSwiglu, native: true };
+const PORTABLE_OPS: LlamaOps = { rmsNorm: rmsNormFor(false), swiglu: portableSwiglu, native: false };
+const NATIVE_OPS: LlamaOps = { rmsNorm: rmsNormFor(true), swiglu: nativeSwiglu, native: true };
 
 /**
  * Floats per row and layer, as multiples of a count of what the tape must keep: the two norms'

@@ -2,10 +2,9 @@
  * Classification by label words: the score of a label is log p(its word | prompt, input), summed
  * over the word's tokens; the loss is cross-entropy over the labels' scores only.
  */
-import type { FrozenModel } from '../models/frozen-model.js';
-import { promptedHiddenStates, type PromptedRow } from '../sequences.js';
+import type { ContinuedRow, FrozenModel } from '../models/frozen-model.js';
 import { tf } from '../tf.js';
-import { tokenLogProbs, type ScoredToken } from '../token-scores.js';
+import { stateOffsets, tokenLogProbs } from '../token-scores.js';
 
 /** An input to score against its own label words, under its own prompt. */
 export interface LabelledInput {
@@ -17,29 +16,29 @@ export interface LabelledInput {
 
 /** Scores of every (input, label) pair, input by input: [Σ_b K_b]. Inputs may differ in prompt and labels. */
 export function flatLabelScores(model: FrozenModel, items: readonly LabelledInput[]): tf.Tensor1D {
-  const rows: PromptedRow[] = [];
-  const targets: Array<Omit<ScoredToken, 'position'> & { offset: number }> = [];
+  const rows: ContinuedRow[] = [];
+  const targets: Array<{ row: number; step: number; token: number }> = [];
   const pairOf: number[] = []; // the (input, label) pair each target's log-probability adds to
   let pairs = 0;
   for (const { prompt, input, labelTokens } of items) {
-    // Single-token words are all read at the input's last position: one sequence per input.
-    // Longer words need the word's own prefix before each of its tokens: one sequence per label.
+    // Single-token words are all read from the step right after the input: one row per input.
+    // Longer words need the word's own prefix before each of its tokens: one row per label.
     const singleToken = labelTokens.every((word) => word.length === 1);
     const firstRow = rows.length;
-    if (singleToken) rows.push({ prompt, ids: input });
+    const row = (continuation: readonly number[]): ContinuedRow => ({ ...(prompt ? { prompt } : {}), input, continuation });
+    if (singleToken) rows.push(row([]));
     labelTokens.forEach((word, k) => {
-      if (!singleToken) rows.push({ prompt, ids: [...input, ...word.slice(0, -1)] });
+      if (!singleToken) rows.push(row(word.slice(0, -1)));
       word.forEach((token, j) => {
-        targets.push({ row: singleToken ? firstRow : firstRow + k, offset: input.length - 1 + j, token });
+        targets.push({ row: singleToken ? firstRow : firstRow + k, step: j, token });
         pairOf.push(pairs);
       });
       pairs += 1;
     });
   }
   return tf.tidy(() => {
-    const { hidden, tokenStart } = promptedHiddenStates(model, rows);
-    const scored = targets.map(({ row, offset, token }) => ({ row, token, position: tokenStart[row]! + offset }));
-    const logProbs = tokenLogProbs(model, hidden, scored); // (M)
+    const offsets = stateOffsets(rows);
+    const logProbs = tokenLogProbs(model, model.predictiveStates(rows), targets.map(({ row, step, token }) => ({ state: offsets[row]! + step, token }))); // (M)
     const sums = tf.matMul(tf.cast(tf.oneHot(pairOf, pairs), 'float32'), tf.expandDims(logProbs, 1), true); // (pairs, 1)
     return tf.reshape(sums, [pairs]) as tf.Tensor1D;
   });

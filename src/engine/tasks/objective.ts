@@ -50,7 +50,7 @@ function classificationObjective(encoder: TaskEncoder, model: FrozenModel): Trai
   return {
     loss: (prompt, batch) => classificationLoss(model, prompt, batch.map((e) => e.input), batch.map((e) => e.label!), labelTokens),
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + extraTokens, 0),
-    assertFits: (batch, n, training) => model.assertPassFits(batch.map((e) => e.input.length + extraTokens), n, training),
+    assertFits: (batch, n, training) => model.assertPassFits(batch.map((e) => ({ input: e.input.length, continuation: extraTokens })), n, training),
     async evaluate(prompt, examples, batchSize, signal) {
       const predicted: number[] = [];
       let lossSum = 0;
@@ -78,7 +78,7 @@ function textToTextObjective(model: FrozenModel): TrainingObjective {
   return {
     loss: (prompt, batch) => targetLoss(model, prompt, pairs(batch)),
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + e.target!.length - 1, 0),
-    assertFits: (batch, n, training) => model.assertPassFits(batch.map((e) => e.input.length + e.target!.length - 1), n, training),
+    assertFits: (batch, n, training) => model.assertPassFits(batch.map((e) => ({ input: e.input.length, continuation: e.target!.length - 1 })), n, training),
     async evaluate(prompt, examples, batchSize, signal) {
       let weighted = 0;
       let tokens = 0;

@@ -1,9 +1,8 @@
 /** Text-to-text: the loss covers the target tokens only; generation is greedy. */
 import { assertBackendHealthy } from '../backend.js';
 import type { FrozenModel } from '../models/frozen-model.js';
-import { promptedHiddenStates } from '../sequences.js';
 import { tf } from '../tf.js';
-import { tokenLogProbs, type ScoredToken } from '../token-scores.js';
+import { stateOffsets, tokenLogProbs } from '../token-scores.js';
 
 /** Mean negative log-likelihood per target token, for one prompt shared by the batch. */
 export function targetLoss(
@@ -11,14 +10,10 @@ export function targetLoss(
   prompt: tf.Tensor2D,
   examples: ReadonlyArray<{ input: readonly number[]; target: readonly number[] }>,
 ): tf.Scalar {
-  const rows = examples.map(({ input, target }) => ({ prompt, ids: [...input, ...target.slice(0, -1)] }));
-  return tf.tidy(() => {
-    const { hidden, tokenStart } = promptedHiddenStates(model, rows);
-    const targets: ScoredToken[] = examples.flatMap(({ input, target }, row) =>
-      target.map((token, j) => ({ row, position: tokenStart[row]! + input.length - 1 + j, token })),
-    );
-    return tf.neg(tf.mean(tokenLogProbs(model, hidden, targets))) as tf.Scalar;
-  });
+  const rows = examples.map(({ input, target }) => ({ prompt, input, continuation: target.slice(0, -1) }));
+  const offsets = stateOffsets(rows);
+  const targets = examples.flatMap(({ target }, row) => target.map((token, j) => ({ state: offsets[row]! + j, token })));
+  return tf.tidy(() => tf.neg(tf.mean(tokenLogProbs(model, model.predictiveStates(rows), targets))) as tf.Scalar);
 }
 
 /** Greedy continuations of each input, each stopping at any of `stopTokenIds` (end-of-sequence ids) or after `maxNewTokens`. */
@@ -29,15 +24,14 @@ export async function generateGreedy(
 ): Promise<number[][]> {
   const generated: number[][] = items.map(() => []);
   const done = items.map(() => false);
-  const room = (b: number) => model.dims.maxPositions - (items[b]!.prompt?.shape[0] ?? 0) - items[b]!.input.length;
+  const room = (b: number) => model.continuationRoom(items[b]!.prompt?.shape[0] ?? 0, items[b]!.input.length);
   for (let step = 0; step < options.maxNewTokens && done.includes(false); step++) {
     const active = items.flatMap((item, b) => (done[b] || generated[b]!.length >= room(b) ? [] : [{ b, item }]));
     if (active.length === 0) break;
-    const rows = active.map(({ b, item }) => ({ prompt: item.prompt, ids: [...item.input, ...generated[b]!] }));
+    const rows = active.map(({ b, item }) => ({ ...(item.prompt ? { prompt: item.prompt } : {}), input: item.input, continuation: generated[b]! }));
+    const offsets = stateOffsets(rows);
     const next = tf.tidy(() => {
-      const { hidden, lengths } = promptedHiddenStates(model, rows);
-      const [B, T, d] = hidden.shape;
-      const last = tf.gather(tf.reshape(hidden, [B * T, d]), lengths.map((length, row) => row * T + length - 1));
+      const last = tf.gather(model.predictiveStates(rows), rows.map(({ continuation }, i) => offsets[i]! + continuation.length));
       return tf.argMax(model.logits(last as tf.Tensor2D), 1);
     });
     const tokens = await next.data();
