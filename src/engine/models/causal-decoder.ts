@@ -67,6 +67,7 @@ export interface DecoderParts {
 
 export class CausalDecoder implements CausalLanguageModel {
   readonly promptStack = 'decoder' as const;
+  readonly wordEndTokens = [];
   readonly modelType: string;
   readonly dims: ModelDimensions;
 

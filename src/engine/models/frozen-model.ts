@@ -41,6 +41,12 @@ export interface FrozenModel {
   readonly modelType: string;
   readonly dims: ModelDimensions;
   readonly promptStack: PromptStack;
+  /**
+   * Tokens scored after every label word: an encoder-decoder's end-of-sequence, so that a label
+   * scores as the decoder's whole output (and a label that begins another cannot win by being
+   * shorter); none for a decoder-only model, whose label word goes on into any text.
+   */
+  readonly wordEndTokens: readonly number[];
   /** Token embeddings [B, L, d] of ids [B, L]: what a prompt row stands beside. */
   embed(ids: tf.Tensor2D): tf.Tensor3D;
   /**

@@ -19,6 +19,9 @@ import { llamaModel } from './llama.js';
 import { parseLlamaConfig, type LlamaFamilyType } from './llama-config.js';
 import { importLlamaWeights, llamaWeightBytes } from './llama-weights.js';
 import { openModelWeights, type WeightSource } from './model-weights-file.js';
+import { T5Model } from './t5.js';
+import { parseT5Config } from './t5-config.js';
+import { importT5Weights, t5WeightBytes } from './t5-weights.js';
 import { choosePlacement, type WeightBytes, type WeightPlacement } from './weight-placement.js';
 
 interface ModelType {
@@ -66,6 +69,11 @@ const MODEL_TYPES: Record<string, ModelType> = {
   llama: llamaFamily('llama'),
   qwen2: llamaFamily('qwen2'),
   mistral: llamaFamily('mistral'),
+  t5: family({
+    parse: (raw, configPath) => parseT5Config(configPath, raw),
+    weightBytes: t5WeightBytes,
+    build: (config, weights, placement, options) => new T5Model(config, importT5Weights(weights, config, placement), placement, options),
+  }),
 };
 
 export const SUPPORTED_MODEL_TYPES = Object.keys(MODEL_TYPES);

@@ -14,13 +14,17 @@ export interface LabelledInput {
   readonly labelTokens: readonly (readonly number[])[];
 }
 
+/** The tokens scored for each label: its word's, then the model's word end (FrozenModel.wordEndTokens). */
+export const scoredWords = (model: FrozenModel, labelTokens: readonly (readonly number[])[]) => labelTokens.map((word) => [...word, ...model.wordEndTokens]);
+
 /** Scores of every (input, label) pair, input by input: [Σ_b K_b]. Inputs may differ in prompt and labels. */
 export function flatLabelScores(model: FrozenModel, items: readonly LabelledInput[]): tf.Tensor1D {
   const rows: ContinuedRow[] = [];
   const targets: Array<{ row: number; step: number; token: number }> = [];
   const pairOf: number[] = []; // the (input, label) pair each target's log-probability adds to
   let pairs = 0;
-  for (const { prompt, input, labelTokens } of items) {
+  for (const { prompt, input, labelTokens: words } of items) {
+    const labelTokens = scoredWords(model, words);
     // Single-token words are all read from the step right after the input: one row per input.
     // Longer words need the word's own prefix before each of its tokens: one row per label.
     const singleToken = labelTokens.every((word) => word.length === 1);

@@ -4,7 +4,7 @@ import { EngineError } from '../engine-error.js';
 import type { FrozenModel } from '../models/frozen-model.js';
 import { tf } from '../tf.js';
 import { classificationMetrics } from '../training/metrics.js';
-import { classificationLoss, flatLabelScores } from './classification.js';
+import { classificationLoss, flatLabelScores, scoredWords } from './classification.js';
 import type { EncodedExample, TaskEncoder } from './task-encoder.js';
 import { targetLoss } from './text-to-text.js';
 
@@ -46,7 +46,8 @@ async function* batches<T>(items: readonly T[], size: number, signal: AbortSigna
 
 function classificationObjective(encoder: TaskEncoder, model: FrozenModel): TrainingObjective {
   const { labelTokens } = encoder;
-  const extraTokens = labelTokens.every((w) => w.length === 1) ? 0 : labelTokens.reduce((sum, w) => sum + w.length - 1, 0);
+  const scored = scoredWords(model, labelTokens);
+  const extraTokens = scored.every((w) => w.length === 1) ? 0 : scored.reduce((sum, w) => sum + w.length - 1, 0);
   return {
     loss: (prompt, batch) => classificationLoss(model, prompt, batch.map((e) => e.input), batch.map((e) => e.label!), labelTokens),
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + extraTokens, 0),
