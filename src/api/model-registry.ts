@@ -1,10 +1,11 @@
-import type { ModelDimensions } from '../engine/models/frozen-model.js';
+import type { ModelDimensions, PromptStack } from '../engine/models/frozen-model.js';
 import { readModelInfo } from '../engine/models/load-model.js';
 import { notFound } from './api-error.js';
 
 export interface ModelInfo {
   readonly id: string;
   readonly modelType: string;
+  readonly promptStack: PromptStack;
   readonly dims: ModelDimensions;
 }
 

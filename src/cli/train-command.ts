@@ -140,7 +140,7 @@ export async function trainCommand(args: string[]): Promise<void> {
 
   const metrics = { ...(result.best?.metrics ?? result.finalMetrics ?? {}) };
   const out = (values.out as string | undefined) ?? 'prompt.safetensors';
-  await savePromptFile(out, prompt, { model: { id, type: model.modelType, hiddenSize: model.dims.hiddenSize }, task, metrics });
+  await savePromptFile(out, prompt, { model: { id, type: model.modelType, hiddenSize: model.dims.hiddenSize, stack: model.promptStack }, task, metrics });
   process.stdout.write(
     `${JSON.stringify({ out, method: spec.method, n: spec.n, r: spec.r || undefined, trainableParameters: prompt.trainableParameters, steps: result.steps, stoppedBy: result.stoppedBy, bestStep: result.best?.step, metrics, wallSeconds: Number(result.wallSeconds.toFixed(1)) })}\n`,
   );

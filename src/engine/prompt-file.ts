@@ -4,6 +4,7 @@
  * it was trained for, the task (template and label words) and its metrics.
  */
 import { EngineError } from './engine-error.js';
+import type { PromptStack } from './models/frozen-model.js';
 import { resolvePromptSpec, type ResolvedPromptSpec } from './prompts/prompt-spec.js';
 import { SoftPrompt } from './prompts/soft-prompt.js';
 import { encodeSafetensors, readSafetensors, type HostTensor } from './safetensors.js';
@@ -13,8 +14,12 @@ import { writeFile } from 'node:fs/promises';
 const FORMAT = 'lopt-prompt/1';
 
 export interface PromptFileInfo {
-  /** The frozen model's identifier (e.g. its folder name) and width. */
-  readonly model: { readonly id: string; readonly type: string; readonly hiddenSize: number };
+  /**
+   * The frozen model's identifier (e.g. its folder name), family, width, and the stack the prompt
+   * goes in front of (an encoder-decoder's encoder; files written before encoder-decoders say
+   * nothing, and are a decoder's).
+   */
+  readonly model: { readonly id: string; readonly type: string; readonly hiddenSize: number; readonly stack: PromptStack };
   readonly task: TaskSpec;
   readonly metrics: Readonly<Record<string, number>>;
 }
@@ -67,7 +72,7 @@ export function readPromptFile(path: string): PromptFileContents {
       throw invalid(`metadata "${key}" is missing or not JSON`);
     }
   };
-  const model = parse<PromptFileInfo['model']>('model');
+  const model = { stack: 'decoder' as const, ...parse<Omit<PromptFileInfo['model'], 'stack'> & { stack?: PromptStack }>('model') };
   const spec = resolvePromptSpec(parse('spec'), model.hiddenSize);
   return { spec, model, task: parse('task'), metrics: parse('metrics'), trainableParameters: Number(metadata.trainable_parameters), tensors };
 }

@@ -62,7 +62,7 @@ test('a prompt trains on tiny-llama-random through the queue, and predicts with 
   const path = join(tempDir(), 'prompt.safetensors');
   writeFileSync(path, file.rawPayload);
   const contents = readPromptFile(path);
-  assert.deepEqual(contents.model, { id: 'tiny-llama', type: 'llama', hiddenSize: 64 });
+  assert.deepEqual(contents.model, { id: 'tiny-llama', type: 'llama', hiddenSize: 64, stack: 'decoder' });
   assert.deepEqual(contents.tensors.get('V')?.shape, [2, 64]);
 
   const predicted = await call('POST', `/v1/prompts/${job.promptId}/predict`, '/v1/prompts/{id}/predict', { texts: ['a fine film', 'a dull mess'] });

@@ -98,7 +98,7 @@ test('unknown model types and unsupported configs are refused by name', async ()
   const falcon = await modelFolder('falcon', { config: { model_type: 'falcon' } });
   await assert.rejects(loadFrozenModel(falcon), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'MODEL_UNSUPPORTED');
-    assert.match(err.message, /model_type "falcon" is not supported \(supported: gpt2, llama, qwen2, mistral\)/);
+    assert.match(err.message, /model_type "falcon" is not supported \(supported: gpt2, llama, qwen2, mistral, t5\)/);
     return true;
   });
   const relu = await modelFolder('relu', { config: { activation_function: 'relu' } });

@@ -16,7 +16,7 @@ before(async () => {
 });
 after(() => loaded.model.dispose());
 const dir = tempDir();
-const info = { model: { id: 'gpt2-mini', type: 'gpt2', hiddenSize: 256 }, task: TASK_CATALOG.ag_news.task, metrics: { accuracy: 0.5 } };
+const info = { model: { id: 'gpt2-mini', type: 'gpt2', hiddenSize: 256, stack: 'decoder' as const }, task: TASK_CATALOG.ag_news.task, metrics: { accuracy: 0.5 } };
 
 test('each method survives a save and a load: parameters, X0, materialised X and metadata', async () => {
   for (const spec of [{ method: 'pt', n: 3 }, { method: 'lopt1', n: 3, r: 2 }, { method: 'lopt2', n: 3, r: 2, activation: 'sigmoid' }] as const) {

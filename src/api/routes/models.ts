@@ -8,6 +8,7 @@ const ModelListSchema = Type.Object({
     Type.Object({
       id: Type.String(),
       modelType: Type.String(),
+      promptStack: Type.Union([Type.Literal('decoder'), Type.Literal('encoder')]),
       vocabSize: Type.Integer(),
       hiddenSize: Type.Integer(),
       maxPositions: Type.Integer(),
@@ -18,6 +19,6 @@ const ModelListSchema = Type.Object({
 
 export async function modelRoutes(app: FastifyInstance, { deps: { models } }: { deps: ApiDeps }): Promise<void> {
   app.get('/v1/models', { schema: { tags: ['models'], response: { 200: ModelListSchema, ...errors(401) } } }, async () => ({
-    items: models.list().map(({ id, modelType, dims }) => ({ id, modelType, ...dims })),
+    items: models.list().map(({ id, modelType, promptStack, dims }) => ({ id, modelType, promptStack, ...dims })),
   }));
 }

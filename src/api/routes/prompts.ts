@@ -93,7 +93,7 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
           spec,
           trainableParameters: prompt.trainableParameters,
           tensors: new Map(Object.entries(prompt.tensors)),
-          model: { id: model.id, type: model.modelType, hiddenSize: model.dims.hiddenSize },
+          model: { id: model.id, type: model.modelType, hiddenSize: model.dims.hiddenSize, stack: model.promptStack },
           task: taskOf(prompt),
           metrics: prompt.metrics as unknown as Record<string, number>,
         });

@@ -11,7 +11,7 @@ import { activeBackend, backendLabel } from '../backend.js';
 import { EngineError } from '../engine-error.js';
 import { assertWeightsFit } from '../memory-budget.js';
 import { assertTensorFits } from '../tensor-limit.js';
-import type { FrozenModel, ModelDimensions } from './frozen-model.js';
+import type { FrozenModel, ModelDimensions, PromptStack } from './frozen-model.js';
 import { gpt2Model } from './gpt2.js';
 import { parseGpt2Config } from './gpt2-config.js';
 import { gpt2WeightBytes, importGpt2Weights } from './gpt2-weights.js';
@@ -25,6 +25,8 @@ import { importT5Weights, t5WeightBytes } from './t5-weights.js';
 import { choosePlacement, type WeightBytes, type WeightPlacement } from './weight-placement.js';
 
 interface ModelType {
+  /** Where the family's soft prompt goes. */
+  readonly promptStack: PromptStack;
   /** The dimensions a config.json declares, checked. */
   dims(config: Record<string, unknown>, configPath: string): ModelDimensions;
   /** The float32 bytes of its weights, from the config alone. */
@@ -34,11 +36,13 @@ interface ModelType {
 
 /** A registry entry from a family's config parser (whose config has the model's dimensions), weight count and model builder. */
 function family<C extends ModelDimensions>(parts: {
+  promptStack: PromptStack;
   parse: (raw: Record<string, unknown>, configPath: string) => C;
   weightBytes: (config: C) => WeightBytes;
   build: (config: C, weights: WeightSource, placement: WeightPlacement, options: { nativeOps: boolean }) => FrozenModel;
 }): ModelType {
   return {
+    promptStack: parts.promptStack,
     dims: (raw, configPath) => {
       const { vocabSize, hiddenSize, maxPositions, numLayers } = parts.parse(raw, configPath);
       return { vocabSize, hiddenSize, maxPositions, numLayers };
@@ -55,6 +59,7 @@ function family<C extends ModelDimensions>(parts: {
 /** Llama, Qwen2 and Mistral: one architecture, read from each family's config (llama-config.ts). */
 const llamaFamily = (modelType: LlamaFamilyType) =>
   family({
+    promptStack: 'decoder',
     parse: (raw, configPath) => parseLlamaConfig(modelType, configPath, raw),
     weightBytes: llamaWeightBytes,
     build: (config, weights, placement, options) => llamaModel(config, importLlamaWeights(weights, config, placement), placement, options),
@@ -62,6 +67,7 @@ const llamaFamily = (modelType: LlamaFamilyType) =>
 
 const MODEL_TYPES: Record<string, ModelType> = {
   gpt2: family({
+    promptStack: 'decoder',
     parse: (raw, configPath) => parseGpt2Config(configPath, raw),
     weightBytes: gpt2WeightBytes,
     build: (config, weights, placement, options) => gpt2Model(config, importGpt2Weights(weights, config, placement), placement, options),
@@ -70,6 +76,7 @@ const MODEL_TYPES: Record<string, ModelType> = {
   qwen2: llamaFamily('qwen2'),
   mistral: llamaFamily('mistral'),
   t5: family({
+    promptStack: 'encoder',
     parse: (raw, configPath) => parseT5Config(configPath, raw),
     weightBytes: t5WeightBytes,
     build: (config, weights, placement, options) => new T5Model(config, importT5Weights(weights, config, placement), placement, options),
@@ -105,9 +112,9 @@ async function readModelType(dir: string) {
 }
 
 /** The type and dimensions of the model in `dir`, from its config.json alone (no weights read). */
-export async function readModelInfo(dir: string): Promise<{ modelType: string; dims: ModelDimensions }> {
+export async function readModelInfo(dir: string): Promise<{ modelType: string; promptStack: PromptStack; dims: ModelDimensions }> {
   const { config, configPath, type, modelType } = await readModelType(dir);
-  return { modelType, dims: type.dims(config, configPath) };
+  return { modelType, promptStack: type.promptStack, dims: type.dims(config, configPath) };
 }
 
 const WHAT_TO_CHANGE =
