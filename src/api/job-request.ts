@@ -6,7 +6,7 @@
 import type { DatasetRow } from '../engine/datasets/dataset-row.js';
 import { EngineError } from '../engine/engine-error.js';
 import { resolvePromptSpec, trainableParameterCount, type PromptSpec } from '../engine/prompts/prompt-spec.js';
-import { TASK_CATALOG } from '../engine/tasks/task-catalog.js';
+import { catalogTaskSpec, TASK_CATALOG } from '../engine/tasks/task-catalog.js';
 import { checkInputRoom } from '../engine/tasks/task-encoder.js';
 import { validateTaskSpec, type TaskSpec } from '../engine/tasks/task-spec.js';
 import { templateFields } from '../engine/tasks/template.js';
@@ -32,7 +32,7 @@ export function jobSpecOf(request: JobRequest, model: ModelInfo): JobSpec {
   if (request.method === 'pt' && request.r !== undefined) throw new EngineError('BAD_ARGUMENT', 'r applies to lopt1 and lopt2 only');
   resolvePromptSpec(prompt, model.dims.hiddenSize);
   const requested = request.task;
-  const task: TaskSpec = typeof requested === 'string' ? TASK_CATALOG[requested].task : requested;
+  const task: TaskSpec = typeof requested === 'string' ? catalogTaskSpec(TASK_CATALOG[requested], model.promptStack) : requested;
   validateTaskSpec(task);
   const training = { ...DEFAULT_TRAINING, ...request.hyperparameters };
   resolveTrainOptions(training);

@@ -2,7 +2,8 @@
 import type { ParseArgsConfig } from 'node:util';
 import { readDatasetFile } from '../engine/datasets/parse-dataset.js';
 import type { DatasetFormat, DatasetRow, ReadOptions } from '../engine/datasets/dataset-row.js';
-import { isTaskId, TASK_CATALOG, TASK_IDS, type CatalogTask } from '../engine/tasks/task-catalog.js';
+import type { PromptStack } from '../engine/models/frozen-model.js';
+import { catalogTaskSpec, isTaskId, TASK_CATALOG, TASK_IDS, type CatalogTask } from '../engine/tasks/task-catalog.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
 import { UsageError } from './usage-error.js';
 
@@ -100,8 +101,10 @@ export async function readRows(values: Values, path: string): Promise<DatasetRow
   return limit === undefined ? rows : rows.slice(0, limit);
 }
 
-export function taskSpec(values: Values): TaskSpec {
-  const base = preset(values)?.task;
+/** The task the options describe, for a model whose prompt goes in front of `stack` (a preset's task depends on it). */
+export function taskSpec(values: Values, stack: PromptStack): TaskSpec {
+  const entry = preset(values);
+  const base = entry && catalogTaskSpec(entry, stack);
   if (values['text-to-text']) {
     return { kind: 'text-to-text', template: required(values, 'template'), targetField: (values['target-field'] as string) ?? 'target' };
   }

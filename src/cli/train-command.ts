@@ -109,10 +109,10 @@ export async function trainCommand(args: string[]): Promise<void> {
     ? { train: rows, validation: await readRows({ ...values, limit: undefined }, values.validation) }
     : splitTrainValidation(rows, { validationFraction: number(values, 'validation-fraction') ?? 0.1, seed });
   const validationRows = split.validation.slice(0, integer(values, 'validation-limit') ?? split.validation.length);
-  const task = taskSpec(values);
   const options = trainOptions(values);
 
   const { id, model, tokenizer, backend } = await openModel(values);
+  const task = taskSpec(values, model.promptStack);
   const { prompt, objective, train, validation } = await prepareTrainingRun({
     model, tokenizer, task, prompt: promptSpec(values), train: split.train, validation: validationRows,
   });

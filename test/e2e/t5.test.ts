@@ -5,14 +5,15 @@
  * model is random, so only the plumbing is judged.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readPromptFile } from '../../src/engine/prompt-file.js';
+import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
 import { assertMatchesSpec } from '../helpers/openapi-responses.js';
 import { startTestService, tinySentimentJob, type TestService } from '../helpers/service.js';
-import { MODELS_DIR } from '../helpers/shared.js';
+import { DATASETS_DIR, MODELS_DIR } from '../helpers/shared.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 let service: TestService;
@@ -60,6 +61,17 @@ test('GET /v1/models gives T5 its family and the encoder as its prompt stack', a
   const byId = Object.fromEntries(body.items.map((m: Record<string, unknown>) => [m.id, m]));
   assert.deepEqual([byId['tiny-t5'].modelType, byId['tiny-t5'].promptStack], ['t5', 'encoder']);
   assert.equal(byId['gpt2-mini'].promptStack, 'decoder');
+});
+
+test("a catalog task on T5 is T5's own format with the label names as targets; on GPT-2 the decoder-only template", async () => {
+  const lines = readFileSync(join(DATASETS_DIR, 'superglue/RTE/train.jsonl'), 'utf8').split('\n').slice(0, 8).join('\n');
+  const rte = await call('POST', '/v1/datasets?name=rte&preset=rte', '/v1/datasets', lines, 'application/octet-stream');
+  assert.equal(rte.status, 201, JSON.stringify(rte.body));
+  const job = (model: string) => call('POST', '/v1/jobs', '/v1/jobs', { model, datasetId: rte.body.id, task: 'rte', method: 'lopt1', n: 4, r: 2, hyperparameters: { maxSteps: 1 } });
+  const [onT5, onGpt2] = [await job('tiny-t5'), await job('gpt2-mini')];
+  assert.deepEqual(onT5.body.spec.task, TASK_CATALOG.rte.encoderTask);
+  assert.deepEqual(onGpt2.body.spec.task, TASK_CATALOG.rte.task);
+  for (const { body } of [onT5, onGpt2]) await call('POST', `/v1/jobs/${body.id}/cancel`, '/v1/jobs/{id}/cancel');
 });
 
 test('a classification prompt trains on tiny-t5-random through the queue, and predicts', { timeout: 300_000 }, async () => {

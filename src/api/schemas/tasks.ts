@@ -22,6 +22,7 @@ export const TaskPresetListSchema = Type.Object({
         labelNames: Type.Optional(Type.Record(Type.String(), Type.String())),
       }),
       task: Type.Unknown(),
+      encoderTask: Type.Optional(Type.Unknown()),
     }),
   ),
 });

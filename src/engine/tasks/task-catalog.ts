@@ -4,6 +4,7 @@
  * `GET /v1/tasks`, `"task": "<id>"` in a job and `?preset=<id>` on an upload all read this.
  */
 import type { ReadOptions } from '../datasets/dataset-row.js';
+import type { PromptStack } from '../models/frozen-model.js';
 import type { ClassificationTaskSpec } from './task-spec.js';
 
 /** How to read a task's files: format, header, field → column, and its labels. */
@@ -20,6 +21,12 @@ export interface CatalogTask {
   readonly description: string;
   readonly reading: DatasetReading;
   readonly task: ClassificationTaskSpec;
+  /**
+   * The task for an encoder-decoder (T5), where the decoder-only template, which ends where the
+   * answer begins, does not fit: T5's own format (`rte sentence1: … sentence2: …`) with the label
+   * names as the decoder's targets, as T5 was trained and prompt-tuned on SuperGLUE.
+   */
+  readonly encoderTask?: ClassificationTaskSpec;
 }
 
 export const TASK_CATALOG = {
@@ -64,6 +71,11 @@ export const TASK_CATALOG = {
       template: '{premise} Question: {hypothesis} True or False? Answer:',
       labelWords: { entailment: ' True', not_entailment: ' False' },
     },
+    encoderTask: {
+      kind: 'classification',
+      template: 'rte sentence1: {premise} sentence2: {hypothesis}',
+      labelWords: { entailment: 'entailment', not_entailment: 'not_entailment' },
+    },
   },
   cb: {
     title: 'CB',
@@ -77,6 +89,11 @@ export const TASK_CATALOG = {
       kind: 'classification',
       template: '{premise} Question: {hypothesis} True, False or Neither? Answer:',
       labelWords: { entailment: ' True', contradiction: ' False', neutral: ' Neither' },
+    },
+    encoderTask: {
+      kind: 'classification',
+      template: 'cb hypothesis: {hypothesis} premise: {premise}',
+      labelWords: { entailment: 'entailment', contradiction: 'contradiction', neutral: 'neutral' },
     },
   },
   boolq: {
@@ -92,10 +109,20 @@ export const TASK_CATALOG = {
       template: '{passage} Question: {question}? Answer:',
       labelWords: { true: ' Yes', false: ' No' },
     },
+    encoderTask: {
+      kind: 'classification',
+      template: 'boolq question: {question} passage: {passage}',
+      labelWords: { true: 'True', false: 'False' },
+    },
   },
 } as const satisfies Record<string, CatalogTask>;
 
 export type TaskId = keyof typeof TASK_CATALOG;
+
+/** The task a catalog entry prompts a model with whose prompt goes in front of `stack`. */
+export function catalogTaskSpec(entry: CatalogTask, stack: PromptStack): ClassificationTaskSpec {
+  return stack === 'encoder' && entry.encoderTask ? entry.encoderTask : entry.task;
+}
 export const TASK_IDS = Object.keys(TASK_CATALOG) as TaskId[];
 
 export function isTaskId(name: unknown): name is TaskId {
