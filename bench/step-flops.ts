@@ -27,10 +27,11 @@ export interface DecoderShape {
   readonly attentionWidth: number;
 }
 
-/** The decoder shape of the model folder `dir`, from its config.json. */
-export function decoderShape(dir: string): DecoderShape {
+/** The decoder shape of the model folder `dir`, from its config.json; null for an encoder-decoder (T5), which this count does not cover. */
+export function decoderShape(dir: string): DecoderShape | null {
   const path = join(dir, 'config.json');
   const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if (raw.model_type === 't5') return null;
   if (raw.model_type === 'gpt2') {
     const c = parseGpt2Config(path, raw);
     return { hiddenSize: c.hiddenSize, numLayers: c.numLayers, vocabSize: c.vocabSize, linearWeights: 4 * c.hiddenSize ** 2 + 2 * c.hiddenSize * c.innerSize, attentionWidth: c.hiddenSize };

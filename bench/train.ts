@@ -157,8 +157,10 @@ for (const backend of args.backends.split(',') as BackendName[]) {
   }
 }
 log(`* step time ÷ the fastest PyTorch step of the same method measured above (below 1: faster than PyTorch); ${tokens} token positions per step`);
-if (stepShape && modelDims) {
-  const flops = stepFlops(decoderShape(args.model), stepShape);
+const shape = decoderShape(args.model);
+if (!shape) log('physical limit: not computed for an encoder-decoder');
+if (stepShape && modelDims && shape) {
+  const flops = stepFlops(shape, stepShape);
   const rows = stepShape.lengths.reduce((a, b) => a + b, 0);
   const gflops = measureSgemmGflops(rows, modelDims.hiddenSize, 4 * modelDims.hiddenSize);
   if (gflops) {
