@@ -8,6 +8,7 @@ import { T5Model } from '../../src/engine/models/t5.js';
 import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/prompt-spec.js';
 import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
 import { readSafetensors, type HostTensor } from '../../src/engine/safetensors.js';
+import { flatLabelScores } from '../../src/engine/tasks/classification.js';
 import { generateGreedy, targetLoss } from '../../src/engine/tasks/text-to-text.js';
 import { tf } from '../../src/engine/tf.js';
 import { KERNEL_PATHS } from '../helpers/kernel-paths.js';
@@ -111,6 +112,23 @@ for (const { backend, nativeKernels, label, skip } of PATHS) {
         prompt.dispose();
       });
     }
+
+    test('a label scores as the decoder output word + </s>, and labels of one input share its encoder pass', async () => {
+      const prompt = tensor2d(reference.get('prompt')!);
+      const words = targets.map((target) => target.slice(0, -1)); // "positive", "negative" without </s>
+      const scores = flatLabelScores(model, inputs.map((input) => ({ prompt, input, labelTokens: words })));
+      const expected: number[] = [];
+      for (const input of inputs) {
+        for (const target of targets) {
+          const loss = targetLoss(model, prompt, [{ input, target }]);
+          expected.push(-(await loss.data())[0]! * target.length);
+          loss.dispose();
+        }
+      }
+      const diff = maxAbsDiff(await scores.data(), expected);
+      tf.dispose([prompt, scores]);
+      assert.ok(diff < 1e-4, `max abs diff ${diff}`);
+    });
 
     test(`greedy generation from the decoder start with the prompt gives the reference's ${fixture.generation.steps} ids`, async () => {
       const prompt = tensor2d(reference.get('prompt')!);

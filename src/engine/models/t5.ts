@@ -27,6 +27,23 @@ import type { WeightPlacement } from './weight-placement.js';
 /** Added to the scores of keys a query may not see; exp() of it is exactly 0. */
 const MASKED = -1e9;
 
+/** The distinct (prompt, input) pairs of `rows` as encoder rows, and the encoder row of each row. */
+function distinctEncoderRows(rows: readonly ContinuedRow[]): { encoderRows: Array<{ prompt?: tf.Tensor2D; ids: readonly number[] }>; encoderOf: number[] } {
+  const encoderRows: Array<{ prompt?: tf.Tensor2D; ids: readonly number[] }> = [];
+  const seen = new Map<tf.Tensor2D | undefined, Map<string, number>>();
+  const encoderOf = rows.map(({ prompt, input }) => {
+    const byInput = seen.get(prompt) ?? seen.set(prompt, new Map()).get(prompt)!;
+    const key = input.join(',');
+    let index = byInput.get(key);
+    if (index === undefined) {
+      byInput.set(key, (index = encoderRows.length));
+      encoderRows.push({ ...(prompt ? { prompt } : {}), ids: input });
+    }
+    return index;
+  });
+  return { encoderRows, encoderOf };
+}
+
 /** (B, 1, 1, T) hiding each row's keys past its length. */
 function paddingMask(lengths: readonly number[], T: number): tf.Tensor4D {
   const mask = new Float32Array(lengths.length * T);
@@ -97,12 +114,13 @@ export class T5Model implements FrozenModel {
   }
 
   predictiveStates(rows: readonly ContinuedRow[]): tf.Tensor2D {
-    const encoderRows = rows.map(({ prompt, input }) => ({ ...(prompt ? { prompt } : {}), ids: input }));
+    // Rows that share a prompt and an input (a classification's labels) share one encoder pass.
+    const { encoderRows, encoderOf } = distinctEncoderRows(rows);
     const layout = sequenceLayout(this, encoderRows);
     const decoderLengths = rows.map(({ continuation }) => continuation.length + 1);
     const Td = Math.max(...decoderLengths);
     if (Td > this.config.maxPositions) throw new EngineError('SEQUENCE_TOO_LONG', `a decoder sequence of ${Td} positions exceeds the model's ${this.config.maxPositions}`);
-    this.checkActivations(layout.lengths, decoderLengths, isRecordingGradients());
+    this.checkActivations(encoderOf.map((u) => layout.lengths[u]!), decoderLengths, isRecordingGradients());
     const B = rows.length;
     const decoderIds = new Int32Array(B * Td); // padding: id 0, never attended to by a real position
     rows.forEach(({ continuation }, b) => {
@@ -113,8 +131,12 @@ export class T5Model implements FrozenModel {
     if (badId !== undefined) throw new EngineError('BAD_ARGUMENT', `token id ${badId} is outside the vocabulary of ${this.config.vocabSize}`);
     return tf.tidy(() => {
       const d = this.config.hiddenSize;
-      const encoded = this.encode(tf.reshape(embedSequences(this, encoderRows, layout), [-1, d]) as tf.Tensor2D, layout.lengths, layout.T);
-      const decoded = this.decode(tf.reshape(this.embed(tf.tensor2d(decoderIds, [B, Td], 'int32')), [-1, d]) as tf.Tensor2D, B, Td, encoded, layout.lengths, layout.T);
+      const distinct = this.encode(tf.reshape(embedSequences(this, encoderRows, layout), [-1, d]) as tf.Tensor2D, layout.lengths, layout.T);
+      const Te = layout.T;
+      // Each decoder row's encoder rows: the projected keys and values are picked from the distinct rows' (rows alike: all of them).
+      const pick = encoderRows.length === B ? null : encoderOf.flatMap((u) => Array.from({ length: Te }, (_, j) => u * Te + j));
+      const encoder = { states: distinct, pick, lengths: encoderOf.map((u) => layout.lengths[u]!), T: Te };
+      const decoded = this.decode(tf.reshape(this.embed(tf.tensor2d(decoderIds, [B, Td], 'int32')), [-1, d]) as tf.Tensor2D, B, Td, encoder);
       return selectRows(decoded, decoderLengths.flatMap((length, b) => Array.from({ length }, (_, j) => b * Td + j)));
     });
   }
@@ -150,8 +172,13 @@ export class T5Model implements FrozenModel {
     return this.ops.rmsNorm(x, this.weights.encoderFinalNorm, this.config.layerNormEpsilon);
   }
 
-  /** Decoder rows (B·Td, d) attending to the encoder's output (B·Te, d) → its output after the final norm. */
-  private decode(y: tf.Tensor2D, B: number, Td: number, encoded: tf.Tensor2D, encoderLengths: readonly number[], Te: number): tf.Tensor2D {
+  /**
+   * Decoder rows (B·Td, d) attending to the encoder's output → its output after the final norm.
+   * `encoder.states` (U·Te, d) are the distinct encoder rows; `pick` gives the B·Te rows of their
+   * projections that the decoder rows attend to (null: the states are the decoder rows' own).
+   */
+  private decode(y: tf.Tensor2D, B: number, Td: number, encoder: { states: tf.Tensor2D; pick: number[] | null; lengths: readonly number[]; T: number }): tf.Tensor2D {
+    const { states, pick, lengths: encoderLengths, T: Te } = encoder;
     const { relativeBuckets, relativeMaxDistance, numHeads: H, layerNormEpsilon: eps } = this.config;
     const bias = tf.tensor4d(relativePositionBias(this.weights.decoderBias.data, H, Td, Td, false, relativeBuckets, relativeMaxDistance), [1, H, Td, Td]);
     const selfBias = tf.add(bias, causalMask(Td)) as tf.Tensor4D;
@@ -161,7 +188,8 @@ export class T5Model implements FrozenModel {
         const attended = this.selfAttention(y, block, B, Td, selfBias);
         const normed = this.ops.rmsNorm(attended, (block as T5DecoderBlockWeights).crossNorm, eps);
         const { crossQuery, crossKv, crossOutput } = block as T5DecoderBlockWeights;
-        const context = this.attention(crossQuery.apply(normed), crossKv.apply(encoded), B, Td, Te, crossMask);
+        const kv = crossKv.apply(states);
+        const context = this.attention(crossQuery.apply(normed), pick ? selectRows(kv, pick) : kv, B, Td, Te, crossMask);
         return this.feedForward(residual(attended, crossOutput.apply(context)), block.feedForward);
       });
     }
