@@ -12,7 +12,10 @@ export interface BaselineBatch {
   readonly model: string;
   readonly inputs: ReadonlyArray<readonly number[]>;
   readonly labels: readonly number[];
+  /** Each label's word's single token: what a decoder-only model scores at the input's last position. */
   readonly labelTokens: readonly number[];
+  /** Each label's scored tokens in full (its word's and the model's word end): what an encoder-decoder scores as its decoder output. */
+  readonly labelSequences: ReadonlyArray<readonly number[]>;
   readonly learningRate: number;
   readonly clip: number;
   readonly steps: number;

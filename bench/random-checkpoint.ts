@@ -1,9 +1,9 @@
 /**
- * What the random-weight folder writers (write-random-gpt2.ts, write-random-llama.ts) share: the
- * command line, the safetensors encoding (F32, F16, BF16), and writing a list of planned tensors
- * as Hugging Face's `save_pretrained` does — `model.safetensors`, or past one shard
- * `model-0000k-of-0000n.safetensors` with `model.safetensors.index.json`. Tensors are generated
- * and written piece by piece, so memory stays small at any model size.
+ * What the random-weight folder writers (write-random-gpt2.ts, write-random-llama.ts,
+ * write-random-t5.ts) share: the command line, the safetensors encoding (F32, F16, BF16), and
+ * writing a list of planned tensors as Hugging Face's `save_pretrained` does — `model.safetensors`,
+ * or past one shard `model-0000k-of-0000n.safetensors` with `model.safetensors.index.json`.
+ * Tensors are generated and written piece by piece, so memory stays small at any model size.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';

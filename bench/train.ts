@@ -25,6 +25,7 @@ import { loadNativeAddon } from '../src/engine/native/native-addon.js';
 import { NATIVE_KERNEL_BACKENDS } from '../src/engine/native/native-kernels.js';
 import { PROMPT_METHODS, resolvePromptSpec, type PromptMethod } from '../src/engine/prompts/prompt-spec.js';
 import { SoftPrompt } from '../src/engine/prompts/soft-prompt.js';
+import { scoredWords } from '../src/engine/tasks/classification.js';
 import { objectiveFor } from '../src/engine/tasks/objective.js';
 import { TaskEncoder } from '../src/engine/tasks/task-encoder.js';
 import { loadTokenizer } from '../src/engine/tokenizer.js';
@@ -117,7 +118,7 @@ for (const backend of args.backends.split(',') as BackendName[]) {
       if (python && !baselines.has(method)) {
         const baseline = await runPytorchBaseline(python, {
           model: args.model, inputs: train.map((e) => e.input), labels: train.map((e) => e.label!),
-          labelTokens: encoder.labelTokens.map((word) => word[0]!), learningRate: LEARNING_RATE, clip: CLIP, steps, threads: threads ? [threads] : [1, 2],
+          labelTokens: encoder.labelTokens.map((word) => word[0]!), labelSequences: scoredWords(model, encoder.labelTokens), learningRate: LEARNING_RATE, clip: CLIP, steps, threads: threads ? [threads] : [1, 2],
           forms: args['pytorch-forms'].split(',') as BaselineForm[],
         }, prompt);
         baselines.set(method, baseline);

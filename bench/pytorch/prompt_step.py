@@ -1,18 +1,26 @@
 """PyTorch baseline for bench:train: the same prompt-tuning step as the engine's, on the same
 frozen weights, batch and initial prompt, so that step times compare like for like. Written
-apart from the engine (plain PyTorch following Hugging Face's conventions), for GPT-2 and for
-the Llama family (model_type llama, qwen2, mistral), chosen by config.json's model_type.
+apart from the engine (plain PyTorch following Hugging Face's conventions), for GPT-2, for
+the Llama family (model_type llama, qwen2, mistral) and for T5 (model_type t5, encoder-decoder),
+chosen by config.json's model_type.
 
     python3 prompt_step.py BATCH.json   ->   JSON on stdout
 
 BATCH.json (written by bench/train.ts): model (folder with config.json + model.safetensors or its shards),
-inputs (token ids per row), labels, labelTokens (one token id per label), prompt (method, n,
+inputs (token ids per row), labels, labelTokens (one token id per label; decoder-only models),
+labelSequences (each label's whole decoder output, word tokens and </s>; T5), prompt (method, n,
 r, activation, params {name: {shape, data}}, X0), steps, threads (thread counts to try),
 learningRate, clip, forms (optional: which of the two to time). Two forms of the step are timed: `per-row`, the usual prompt tuning that
 puts the prompt in front of every row; `shared-prefix`, the engine's form, where the prompt's
 keys and values are computed once per step and shared by the rows. Reports the median step
 time per form and thread count, and the first step's loss (to check that both sides compute
 the same thing).
+
+Decoder-only models score the label tokens at each row's last input position. T5 puts the
+prompt in front of the encoder input and scores them at the decoder's first position (decoder
+input [decoder_start_token_id]): each label word is scored as the first target token. A shared
+prefix means nothing for a bidirectional encoder (every position sees the row), so for T5 only
+the per-row form runs, whatever `forms` asks; the output's `note` (and a line on stderr) says so.
 """
 import json
 import math
@@ -89,14 +97,23 @@ class FrozenDecoder:
         return self.final_norm(x)[torch.arange(len(inputs)), torch.tensor(lengths) - 1]
 
 
-def attend(q, k, v, mask, past):
-    """q (b, H, T, hs), k and v (b, H, T, hs) or, past given, prefixed by its (1, H, P, hs) -> (b, T, H·hs)."""
+def attend(q, k, v, mask, past, scaled=True):
+    """q (b, H, T, hs), k and v (b, H, S, hs) or, past given, prefixed by its (1, H, P, hs) -> (b, T, H·hs).
+    `mask` is added to the scores (broadcast to (b, H, T, P + S)); T5 passes its position bias in it
+    and scaled=False (its scores are not divided by √hs)."""
     b, _, T, _ = q.shape
     if past is not None:
         k = torch.cat([past[0].expand(b, -1, -1, -1), k], dim=2)
         v = torch.cat([past[1].expand(b, -1, -1, -1), v], dim=2)
-    scores = q @ k.transpose(-1, -2) / (q.shape[-1] ** 0.5) + mask
-    return (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, T, -1)
+    scores = q @ k.transpose(-1, -2)
+    if scaled:
+        scores = scores / (q.shape[-1] ** 0.5)
+    return (torch.softmax(scores + mask, dim=-1) @ v).transpose(1, 2).reshape(b, T, -1)
+
+
+def rms_norm(x, weight, eps):
+    """Llama's RMSNorm and T5's layer norm: x / √(mean(x²) + eps) · weight, no mean taken off, no bias."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
 
 
 class FrozenGpt2(FrozenDecoder):
@@ -190,7 +207,7 @@ class FrozenLlama(FrozenDecoder):
         self.head = self.w.get("lm_head.weight", self.w["embed_tokens.weight"])
 
     def rms_norm(self, x, name):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.w[f"{name}.weight"]
+        return rms_norm(x, self.w[f"{name}.weight"], self.eps)
 
     def linear(self, x, name):
         return torch.nn.functional.linear(x, self.w[f"{name}.weight"], self.w.get(f"{name}.bias"))
@@ -238,7 +255,144 @@ class FrozenLlama(FrozenDecoder):
         return self.rms_norm(x, "norm")
 
 
-FAMILIES = {"gpt2": FrozenGpt2, "llama": FrozenLlama, "qwen2": FrozenLlama, "mistral": FrozenLlama}
+def relative_position_bucket(relative_position, bidirectional, num_buckets=32, max_distance=128):
+    """HF's T5Attention._relative_position_bucket: relative_position = key − query (long tensor) ->
+    bucket. Half the buckets (of each direction, when bidirectional: positive offsets take the
+    upper half) count exact offsets 0 … max_exact−1, the rest grow logarithmically up to
+    max_distance, past which everything shares the last bucket. Causal: offsets after the query
+    (positive) fall in bucket 0."""
+    buckets = torch.zeros_like(relative_position)
+    if bidirectional:
+        num_buckets //= 2
+        buckets += (relative_position > 0).long() * num_buckets
+        relative_position = relative_position.abs()
+    else:
+        relative_position = -torch.min(relative_position, torch.zeros_like(relative_position))
+    max_exact = num_buckets // 2
+    is_small = relative_position < max_exact
+    # log(0) is -inf here, but only where is_small picks the exact bucket instead.
+    if_large = max_exact + (
+        torch.log(relative_position.float() / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact)
+    ).long()
+    if_large = torch.min(if_large, torch.full_like(if_large, num_buckets - 1))
+    return buckets + torch.where(is_small, relative_position, if_large)
+
+
+T5_ACTIVATIONS = {
+    "relu": torch.relu,
+    "gelu_new": lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
+    "gelu": torch.nn.functional.gelu,
+    "silu": torch.nn.functional.silu,
+}
+
+
+class FrozenT5:
+    """T5 (T5ForConditionalGeneration; classic and v1.1 / flan). Pre-norm blocks with T5's layer
+    norm (RMS, no bias); attention without the 1/√d_kv scaling and with a learned relative-position
+    bias that only block 0 of each stack holds and every layer of that stack adds (bidirectional
+    buckets in the encoder, causal in the decoder; cross-attention has none); feed-forward relu
+    (wi, wo) or gated (act(wi_0 x) · wi_1 x, wo; "gated-gelu" is gelu_new). One embedding,
+    `shared.weight`, for encoder and decoder; the head is `lm_head.weight` when untied, else the
+    embedding with the decoder output scaled by d_model^-0.5 first. Linear weights are [out, in].
+
+    The soft prompt goes in front of the encoder's input embeddings and takes relative positions
+    0 … n−1 (the input follows); the decoder cross-attends to every real encoder position, prompt
+    rows included, padded ones masked."""
+
+    def __init__(self, folder, config):
+        self.w = read_weights(folder, "")
+        self.d = config["d_model"]
+        self.heads = config["num_heads"]
+        self.d_kv = config["d_kv"]
+        self.n_layers = {"encoder": config["num_layers"], "decoder": config.get("num_decoder_layers") or config["num_layers"]}
+        self.eps = config.get("layer_norm_epsilon", 1e-6)
+        self.num_buckets = config.get("relative_attention_num_buckets", 32)
+        self.max_distance = config.get("relative_attention_max_distance", 128)
+        # HF's T5Config: "gated-gelu" -> gated, gelu_new; "relu" -> relu; "gated-silu" -> gated, silu.
+        act = config.get("feed_forward_proj", "relu").split("-")
+        self.gated = len(act) > 1 and act[0] == "gated"
+        self.act = T5_ACTIVATIONS["gelu_new" if act[-1] == "gelu" and self.gated else act[-1]]
+        self.decoder_start = config.get("decoder_start_token_id", 0)
+        self.tied = config.get("tie_word_embeddings", True)
+        self.head = self.w["shared.weight"] if self.tied else self.w["lm_head.weight"]
+
+    def linear(self, x, name):
+        return torch.nn.functional.linear(x, self.w[f"{name}.weight"])
+
+    def norm(self, x, name):
+        return rms_norm(x, self.w[f"{name}.weight"], self.eps)
+
+    def split_heads(self, t):
+        b, T, _ = t.shape
+        return t.reshape(b, T, self.heads, self.d_kv).transpose(1, 2)  # (b, H, T, d_kv)
+
+    def position_bias(self, stack, queries, keys):
+        """(1, H, queries, keys): block 0's table at the bucket of each (key − query)."""
+        relative = torch.arange(keys)[None, :] - torch.arange(queries)[:, None]
+        bucket = relative_position_bucket(relative, stack == "encoder", self.num_buckets, self.max_distance)
+        table = self.w[f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]  # (buckets, H)
+        return table[bucket].permute(2, 0, 1)[None]
+
+    def attention(self, x, context, name, bias):
+        """x (b, T, d) queries, context (b, S, d) keys and values, bias added to the scores."""
+        q, k, v = (self.split_heads(self.linear(t, f"{name}.{p}")) for t, p in ((x, "q"), (context, "k"), (context, "v")))
+        return self.linear(attend(q, k, v, bias, None, scaled=False), f"{name}.o")
+
+    def feed_forward(self, x, name):
+        if self.gated:
+            return self.linear(self.act(self.linear(x, f"{name}.wi_0")) * self.linear(x, f"{name}.wi_1"), f"{name}.wo")
+        return self.linear(self.act(self.linear(x, f"{name}.wi")), f"{name}.wo")
+
+    def encode(self, x, lengths):
+        """x (b, S, d) input embeddings (prompt rows first), lengths (b) real positions -> (b, S, d) after final_layer_norm."""
+        S = x.shape[1]
+        keys = torch.where(torch.arange(S)[None] < torch.tensor(lengths)[:, None], 0.0, -1e9)  # (b, S)
+        bias = self.position_bias("encoder", S, S) + keys[:, None, None, :]
+        for i in range(self.n_layers["encoder"]):
+            p = f"encoder.block.{i}.layer"
+            h = self.norm(x, f"{p}.0.layer_norm")
+            x = x + self.attention(h, h, f"{p}.0.SelfAttention", bias)
+            x = x + self.feed_forward(self.norm(x, f"{p}.1.layer_norm"), f"{p}.1.DenseReluDense")
+        return self.norm(x, "encoder.final_layer_norm")
+
+    def decode(self, ids, encoded, lengths):
+        """ids (b, T) decoder input ids, encoded (b, S, d), lengths (b) real encoder positions -> (b, T, d),
+        the hidden state the head reads (final_layer_norm, then d_model^-0.5 when the head is tied)."""
+        T, S = ids.shape[1], encoded.shape[1]
+        causal = torch.where(torch.arange(T)[None, :] <= torch.arange(T)[:, None], 0.0, -1e9)  # (T, T)
+        self_bias = self.position_bias("decoder", T, T) + causal
+        cross_bias = torch.where(torch.arange(S)[None] < torch.tensor(lengths)[:, None], 0.0, -1e9)[:, None, None, :]
+        y = self.w["shared.weight"][ids]
+        for i in range(self.n_layers["decoder"]):
+            p = f"decoder.block.{i}.layer"
+            h = self.norm(y, f"{p}.0.layer_norm")
+            y = y + self.attention(h, h, f"{p}.0.SelfAttention", self_bias)
+            y = y + self.attention(self.norm(y, f"{p}.1.layer_norm"), encoded, f"{p}.1.EncDecAttention", cross_bias)
+            y = y + self.feed_forward(self.norm(y, f"{p}.2.layer_norm"), f"{p}.2.DenseReluDense")
+        y = self.norm(y, "decoder.final_layer_norm")
+        return y * self.d ** -0.5 if self.tied else y
+
+    def encoder_input(self, prompt, inputs):
+        """[prompt rows][shared(ids)] per row, right-padded -> (b, n + L, d) and the real lengths."""
+        prompt = torch.zeros(0, self.d) if prompt is None else prompt
+        n, L = prompt.shape[0], max(map(len, inputs))
+        rows = [torch.cat([prompt, self.w["shared.weight"][list(ids)], torch.zeros(L - len(ids), self.d)]) for ids in inputs]
+        return torch.stack(rows), [n + len(ids) for ids in inputs]
+
+    def label_scores(self, prompt, inputs, sequences):
+        """(b, K) scores: each label's whole decoder output (its word's tokens and </s>, `sequences`),
+        the sum of their log-probabilities after [decoder_start_token_id]; the encoder runs once."""
+        x, lengths = self.encoder_input(prompt, inputs)
+        encoded = self.encode(x, lengths)
+        scores = []
+        for seq in sequences:
+            ids = torch.tensor([[self.decoder_start] + list(seq[:-1])] * len(inputs), dtype=torch.long)
+            log_probs = torch.log_softmax(self.decode(ids, encoded, lengths) @ self.head.T, dim=-1)  # (b, len, V)
+            scores.append(log_probs[:, torch.arange(len(seq)), torch.tensor(seq)].sum(-1))
+        return torch.stack(scores, 1)
+
+
+FAMILIES = {"gpt2": FrozenGpt2, "llama": FrozenLlama, "qwen2": FrozenLlama, "mistral": FrozenLlama, "t5": FrozenT5}
 
 
 def load_model(folder):
@@ -275,20 +429,18 @@ def tensor_of(entry):
     return torch.tensor(entry["data"], dtype=torch.float32).reshape(entry["shape"])
 
 
-def run(model, batch, last_hidden, threads):
+def run(model, batch, batch_loss, threads):
     torch.set_num_threads(threads)
     spec = dict(batch["prompt"])
     if spec.get("X0"):
         spec["X0"] = tensor_of(spec["X0"])
     params = {name: tensor_of(entry).requires_grad_() for name, entry in spec["params"].items()}
     optimizer = torch.optim.AdamW(params.values(), lr=batch["learningRate"], weight_decay=0.0)
-    labels = torch.tensor(batch["labels"])
-    label_tokens = torch.tensor(batch["labelTokens"])
     times, first_loss = [], None
     for _ in range(batch["steps"] + 1):
         start = time.perf_counter()
         optimizer.zero_grad()
-        loss = label_loss(model, last_hidden(prompt_of(spec, params), batch["inputs"]), label_tokens, labels)
+        loss = batch_loss(prompt_of(spec, params))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params.values(), batch["clip"])
         optimizer.step()
@@ -301,15 +453,29 @@ def main():
     with open(sys.argv[1]) as f:
         batch = json.load(f)
     model = load_model(batch["model"])
-    every_form = {"per-row": model.last_hidden_per_row, "shared-prefix": model.last_hidden_shared_prefix}
-    forms = {name: form for name, form in every_form.items() if name in batch.get("forms", every_form)}
+    labels = torch.tensor(batch["labels"])
+    note = None
+    if isinstance(model, FrozenT5):
+        asked = batch.get("forms", ["per-row", "shared-prefix"])
+        sequences = batch["labelSequences"]
+        forms = {"per-row": lambda prompt: torch.nn.functional.cross_entropy(model.label_scores(prompt, batch["inputs"], sequences), labels)}
+        note = (f"t5: only the per-row form runs (asked for {', '.join(asked)}): a bidirectional encoder has no shared "
+                "prefix; each label is scored as its whole decoder output (word tokens and </s>)")
+        print(f"prompt_step.py: {note}", file=sys.stderr)
+    else:
+        label_tokens = torch.tensor(batch["labelTokens"])
+        every_form = {"per-row": model.last_hidden_per_row, "shared-prefix": model.last_hidden_shared_prefix}
+        forms = {
+            name: (lambda form: lambda prompt: label_loss(model, form(prompt, batch["inputs"]), label_tokens, labels))(form)
+            for name, form in every_form.items() if name in batch.get("forms", every_form)
+        }
     results = [
-        {"form": form, "threads": threads, **run(model, batch, last_hidden, threads)}
-        for form, last_hidden in forms.items()
+        {"form": form, "threads": threads, **run(model, batch, batch_loss, threads)}
+        for form, batch_loss in forms.items()
         for threads in batch["threads"]
     ]
     blas = next((line.strip() for line in torch.__config__.show().splitlines() if "BLAS" in line), "unknown BLAS")
-    print(json.dumps({"torch": torch.__version__, "blas": blas, "results": results}))
+    print(json.dumps({"torch": torch.__version__, "blas": blas, "results": results, **({"note": note} if note else {})}))
 
 
 if __name__ == "__main__":
