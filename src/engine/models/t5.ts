@@ -44,6 +44,20 @@ function distinctEncoderRows(rows: readonly ContinuedRow[]): { encoderRows: Arra
   return { encoderRows, encoderOf };
 }
 
+/**
+ * How decoder rows meet the distinct encoder rows in cross-attention: `grouped` when decoder row b
+ * attends to encoder row ⌊b / group⌋ (one row per input, or each input's labels in a row: no
+ * copies), else by picking each decoder row's encoder rows (B·Te of them).
+ */
+type CrossLayout = { kind: 'grouped'; group: number } | { kind: 'picked'; encoderOf: readonly number[]; pick: number[] };
+
+function crossLayout(encoderOf: readonly number[], Te: number): CrossLayout {
+  const U = Math.max(...encoderOf) + 1;
+  const group = encoderOf.length / U;
+  if (Number.isInteger(group) && encoderOf.every((u, b) => u === Math.floor(b / group))) return { kind: 'grouped', group };
+  return { kind: 'picked', encoderOf, pick: encoderOf.flatMap((u) => Array.from({ length: Te }, (_, j) => u * Te + j)) };
+}
+
 /** (B, 1, 1, T) hiding each row's keys past its length. */
 function paddingMask(lengths: readonly number[], T: number): tf.Tensor4D {
   const mask = new Float32Array(lengths.length * T);
@@ -133,9 +147,7 @@ export class T5Model implements FrozenModel {
       const d = this.config.hiddenSize;
       const distinct = this.encode(tf.reshape(embedSequences(this, encoderRows, layout), [-1, d]) as tf.Tensor2D, layout.lengths, layout.T);
       const Te = layout.T;
-      // Each decoder row's encoder rows: the projected keys and values are picked from the distinct rows' (rows alike: all of them).
-      const pick = encoderRows.length === B ? null : encoderOf.flatMap((u) => Array.from({ length: Te }, (_, j) => u * Te + j));
-      const encoder = { states: distinct, pick, lengths: encoderOf.map((u) => layout.lengths[u]!), T: Te };
+      const encoder = { states: distinct, layout: crossLayout(encoderOf, Te), lengths: layout.lengths, T: Te };
       const decoded = this.decode(tf.reshape(this.embed(tf.tensor2d(decoderIds, [B, Td], 'int32')), [-1, d]) as tf.Tensor2D, B, Td, encoder);
       return selectRows(decoded, decoderLengths.flatMap((length, b) => Array.from({ length }, (_, j) => b * Td + j)));
     });
@@ -174,22 +186,27 @@ export class T5Model implements FrozenModel {
 
   /**
    * Decoder rows (B·Td, d) attending to the encoder's output → its output after the final norm.
-   * `encoder.states` (U·Te, d) are the distinct encoder rows; `pick` gives the B·Te rows of their
-   * projections that the decoder rows attend to (null: the states are the decoder rows' own).
+   * `encoder.states` (U·Te, d) are the distinct encoder rows, of `lengths`; `layout` says which of
+   * them each decoder row attends to.
    */
-  private decode(y: tf.Tensor2D, B: number, Td: number, encoder: { states: tf.Tensor2D; pick: number[] | null; lengths: readonly number[]; T: number }): tf.Tensor2D {
-    const { states, pick, lengths: encoderLengths, T: Te } = encoder;
+  private decode(y: tf.Tensor2D, B: number, Td: number, encoder: { states: tf.Tensor2D; layout: CrossLayout; lengths: readonly number[]; T: number }): tf.Tensor2D {
+    const { states, layout, lengths, T: Te } = encoder;
     const { relativeBuckets, relativeMaxDistance, numHeads: H, layerNormEpsilon: eps } = this.config;
     const bias = tf.tensor4d(relativePositionBias(this.weights.decoderBias.data, H, Td, Td, false, relativeBuckets, relativeMaxDistance), [1, H, Td, Td]);
     const selfBias = tf.add(bias, causalMask(Td)) as tf.Tensor4D;
-    const crossMask = paddingMask(encoderLengths, Te);
+    // Grouped: the g decoder rows of an encoder row are one query block of g·Td rows over its keys.
+    const U = states.shape[0] / Te;
+    const crossMask = layout.kind === 'grouped' ? paddingMask(lengths, Te) : paddingMask(layout.encoderOf.map((u) => lengths[u]!), Te);
     for (const block of this.weights.decoder) {
       y = tf.tidy(() => {
         const attended = this.selfAttention(y, block, B, Td, selfBias);
         const normed = this.ops.rmsNorm(attended, (block as T5DecoderBlockWeights).crossNorm, eps);
         const { crossQuery, crossKv, crossOutput } = block as T5DecoderBlockWeights;
         const kv = crossKv.apply(states);
-        const context = this.attention(crossQuery.apply(normed), pick ? selectRows(kv, pick) : kv, B, Td, Te, crossMask);
+        const context =
+          layout.kind === 'grouped'
+            ? this.attention(crossQuery.apply(normed), kv, U, layout.group * Td, Te, crossMask)
+            : this.attention(crossQuery.apply(normed), selectRows(kv, layout.pick), B, Td, Te, crossMask);
         return this.feedForward(residual(attended, crossOutput.apply(context)), block.feedForward);
       });
     }
