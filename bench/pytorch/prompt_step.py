@@ -17,9 +17,9 @@ time per form and thread count, and the first step's loss (to check that both si
 the same thing).
 
 Decoder-only models score the label tokens at each row's last input position. T5 puts the
-prompt in front of the encoder input and scores them at the decoder's first position (decoder
-input [decoder_start_token_id]): each label word is scored as the first target token. A shared
-prefix means nothing for a bidirectional encoder (every position sees the row), so for T5 only
+prompt in front of the encoder input and scores each label as its whole decoder output
+(labelSequences: the word's tokens and </s>, after [decoder_start_token_id]), the sum of their
+log-probabilities; cross-entropy over those scores is the loss. A shared prefix means nothing for a bidirectional encoder (every position sees the row), so for T5 only
 the per-row form runs, whatever `forms` asks; the output's `note` (and a line on stderr) says so.
 """
 import json
