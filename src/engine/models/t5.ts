@@ -21,7 +21,7 @@ import type { ContinuedRow, FrozenModel, ModelDimensions, RowShape } from './fro
 import { relativePositionBias } from './relative-position.js';
 import { rmsNormFor, type RmsNorm } from './rms-norm.js';
 import type { T5Config } from './t5-config.js';
-import type { T5DecoderBlockWeights, T5EncoderBlockWeights, T5FeedForwardWeights, T5Weights } from './t5-weights.js';
+import type { T5EncoderBlockWeights, T5FeedForwardWeights, T5Weights } from './t5-weights.js';
 import type { WeightPlacement } from './weight-placement.js';
 
 /** Added to the scores of keys a query may not see; exp() of it is exactly 0. */
@@ -203,8 +203,8 @@ export class T5Model implements FrozenModel {
     for (const block of this.weights.decoder) {
       y = tf.tidy(() => {
         const attended = this.selfAttention(y, block, B, Td, selfBias);
-        const normed = this.ops.rmsNorm(attended, (block as T5DecoderBlockWeights).crossNorm, eps);
-        const { crossQuery, crossKv, crossOutput } = block as T5DecoderBlockWeights;
+        const normed = this.ops.rmsNorm(attended, block.crossNorm, eps);
+        const { crossQuery, crossKv, crossOutput } = block;
         const kv = crossKv.apply(states);
         const context =
           layout.kind === 'grouped'
