@@ -8,7 +8,7 @@
 
 #include "kernels.h"
 
-#define MAX_ARGS 13
+#define MAX_ARGS 15
 
 typedef struct {
   napi_env env;
@@ -160,6 +160,72 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Typed array i of floats holding `rows` rows of `width` that lie `stride` apart (a view may end after the last row's `width`). */
+static void *strided_rows(call *c, size_t i, int64_t rows, int64_t stride, int64_t width) {
+  const int64_t length = length_of(c, i, napi_float32_array);
+  if (!c->failed && (stride < width || length < (rows - 1) * stride + width)) fail(c, "an array is shorter than its rows and stride need");
+  return array(c, i, napi_float32_array, -1, false);
+}
+
+/* A biased attention call's sizes, from the arguments that follow its tensors: keyLengths, queries, keys, heads, headSize, qStride, kvStride, causal, scale. */
+typedef struct {
+  lopt_biased_attention_dims dims;
+  /* The context's width, the probabilities' floats. */
+  int64_t width, probs;
+} biased_attention_call;
+
+static biased_attention_call biased_attention_sizes(call *c, size_t first) {
+  const int64_t batch = length_of(c, first, napi_int32_array);
+  biased_attention_call a = {{batch, integer(c, first + 1), integer(c, first + 2), integer(c, first + 3), integer(c, first + 4),
+                              integer(c, first + 5), integer(c, first + 6), array(c, first, napi_int32_array, batch, false), NULL,
+                              boolean(c, first + 7), (float)number(c, first + 8)},
+                             0, 0};
+  const lopt_biased_attention_dims *d = &a.dims;
+  if (!c->failed && (batch == 0 || d->queries == 0 || d->keys == 0 || d->heads == 0 || d->head_size == 0)) fail(c, "attention sizes must be positive");
+  if (!c->failed && d->causal && d->queries != d->keys) fail(c, "causal attention needs as many queries as keys");
+  for (int64_t b = 0; !c->failed && b < batch; b++) {
+    if (d->key_lengths[b] < 1 || d->key_lengths[b] > d->keys) fail(c, "every key length must be between 1 and the keys");
+  }
+  if (!c->failed) {
+    a.width = d->heads * d->head_size;
+    a.probs = batch * d->heads * d->queries * d->keys;
+  }
+  return a;
+}
+
+/* biasedAttentionForward(q, kv, bias | null, context, probs, keyLengths, queries, keys, heads, headSize, qStride, kvStride, causal, scale) */
+static napi_value biased_attention_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 14)) return NULL;
+  biased_attention_call a = biased_attention_sizes(&c, 5);
+  const lopt_biased_attention_dims *d = &a.dims;
+  const float *q = strided_rows(&c, 0, d->batch * d->queries, d->q_stride, a.width);
+  const float *kv = strided_rows(&c, 1, d->batch * d->keys, d->kv_stride, 2 * a.width);
+  a.dims.bias = array(&c, 2, napi_float32_array, d->heads * d->queries * d->keys, true);
+  float *context = array(&c, 3, napi_float32_array, d->batch * d->queries * a.width, false);
+  float *probs = array(&c, 4, napi_float32_array, a.probs, false);
+  if (c.failed) return NULL;
+  lopt_biased_attention_forward(d, q, kv, context, probs);
+  return NULL;
+}
+
+/* biasedAttentionBackward(dContext, q, kv, probs, dQ, dKv, keyLengths, queries, keys, heads, headSize, qStride, kvStride, causal, scale) */
+static napi_value biased_attention_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(env, info, &c, 15)) return NULL;
+  const biased_attention_call a = biased_attention_sizes(&c, 6);
+  const lopt_biased_attention_dims *d = &a.dims;
+  const float *d_context = array(&c, 0, napi_float32_array, d->batch * d->queries * a.width, false);
+  const float *q = strided_rows(&c, 1, d->batch * d->queries, d->q_stride, a.width);
+  const float *kv = strided_rows(&c, 2, d->batch * d->keys, d->kv_stride, 2 * a.width);
+  const float *probs = array(&c, 3, napi_float32_array, a.probs, false);
+  float *d_q = strided_rows(&c, 4, d->batch * d->queries, d->q_stride, a.width);
+  float *d_kv = strided_rows(&c, 5, d->batch * d->keys, d->kv_stride, 2 * a.width);
+  if (c.failed) return NULL;
+  lopt_biased_attention_backward(d, d_context, q, kv, probs, d_q, d_kv);
+  return NULL;
+}
+
 /* geluForward(x, out) and geluBackward(x, dy, dx) */
 static napi_value gelu(napi_env env, napi_callback_info info, bool backward) {
   call c;
@@ -284,6 +350,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"attentionProbsSize", NULL, attention_probs_size, NULL, NULL, NULL, napi_default, NULL},
       {"attentionForward", NULL, attention_forward, NULL, NULL, NULL, napi_default, NULL},
       {"attentionBackward", NULL, attention_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"biasedAttentionForward", NULL, biased_attention_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"biasedAttentionBackward", NULL, biased_attention_backward, NULL, NULL, NULL, napi_default, NULL},
       {"geluForward", NULL, gelu_forward, NULL, NULL, NULL, napi_default, NULL},
       {"geluBackward", NULL, gelu_backward, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormForward", NULL, layer_norm_forward, NULL, NULL, NULL, napi_default, NULL},

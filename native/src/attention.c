@@ -6,11 +6,10 @@
  * attention (kv_heads < heads) query head h reads key/value head h / (heads / kv_heads), in place
  * too: the shared heads are never repeated.
  */
-#include <cblas.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention-rows.h"
 #include "kernels.h"
 
 /* P shared rows, H query heads of hs, `group` query heads per key/value head; a row is [q (W) | k (KW) | v (KW)], LD wide. */
@@ -25,25 +24,6 @@ static layout layout_of(const lopt_attention_dims *dims) {
 
 /* Offset in a row of query head h's key (its value follows KW later). */
 static int64_t key_offset(const layout *L, int64_t h) { return L->W + (h / L->group) * L->hs; }
-
-/* C (m×n, ldc) = alpha · op(A) · op(B) + beta · C, row-major. */
-static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
-}
-
-/* Query i sees every shared key and its sequence's keys 0 … i; the rest of its row of S = P + T gets 0. */
-static void softmax_row(float *row, int64_t visible, int64_t width) {
-  float max = -INFINITY;
-  for (int64_t j = 0; j < visible; j++) max = row[j] > max ? row[j] : max;
-  float sum = 0.0f;
-  for (int64_t j = 0; j < visible; j++) sum += (row[j] = expf(row[j] - max));
-  const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < visible; j++) row[j] *= inv;
-  for (int64_t j = visible; j < width; j++) row[j] = 0.0f;
-}
 
 int64_t lopt_attention_probs_size(const lopt_attention_dims *dims) {
   int64_t size = 0;
@@ -96,14 +76,7 @@ void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_con
       gemm(false, true, T, T, L.hs, 1.0f, dc, L.W, v, L.LD, 0.0f, ds + L.P, S);
       gemm(true, false, T, L.hs, T, 1.0f, p + L.P, S, dc, L.W, kv_beta, dv, L.LD);
       if (L.P) gemm(true, false, L.P, L.hs, T, 1.0f, p, S, dc, L.W, 1.0f, dvp, L.LD);
-      /* Through the softmax: dS = scale · P ⊙ (dP − Σ_j dP ⊙ P). */
-      for (int64_t i = 0; i < T; i++) {
-        const float *pr = p + i * S;
-        float *dr = ds + i * S;
-        float dot = 0.0f;
-        for (int64_t j = 0; j < S; j++) dot += pr[j] * dr[j];
-        for (int64_t j = 0; j < S; j++) dr[j] = dims->scale * pr[j] * (dr[j] - dot);
-      }
+      for (int64_t i = 0; i < T; i++) softmax_backward_row(p + i * S, ds + i * S, S, dims->scale);
       /* dQ = dS · [Kp; K], dK = dSᵀ · Q (the shared keys add up over the batch). */
       if (L.P) gemm(false, false, T, L.hs, L.P, 1.0f, ds, S, kp, L.LD, 0.0f, dq, L.LD);
       gemm(false, false, T, L.hs, T, 1.0f, ds + L.P, S, k, L.LD, L.P ? 1.0f : 0.0f, dq, L.LD);

@@ -28,6 +28,27 @@ void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, c
 void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_context, const float *qkv,
                              const float *prefix_qkv, const float *probs, float *d_qkv, float *d_prefix_qkv);
 
+/* Sizes of an attention over padded blocks: `batch` blocks of `queries` query rows, each over its
+ * own `keys` [k | v] rows (k, then v, heads·head_size each, at the start of a row); rows lie
+ * q_stride and kv_stride floats apart. Block b's queries see its first key_lengths[b] ≥ 1 keys
+ * (`causal`: query i at most i + 1 of them); scores are scale · q·k + bias[h, i, j] when bias
+ * ([heads, queries, keys], shared by the blocks) is given. */
+typedef struct {
+  int64_t batch, queries, keys, heads, head_size, q_stride, kv_stride;
+  const int32_t *key_lengths;
+  const float *bias;
+  bool causal;
+  float scale;
+} lopt_biased_attention_dims;
+
+/* context [batch·queries, heads·head_size]; probs [batch, heads, queries, keys] kept for the gradient. */
+void lopt_biased_attention_forward(const lopt_biased_attention_dims *dims, const float *q, const float *kv, float *context,
+                                   float *probs);
+
+/* Gradients of the forward pass, d_q and d_kv with q's and kv's strides (they may be disjoint columns of one array). */
+void lopt_biased_attention_backward(const lopt_biased_attention_dims *dims, const float *d_context, const float *q,
+                                    const float *kv, const float *probs, float *d_q, float *d_kv);
+
 /* GELU, tanh approximation, and its gradient dx = dy · gelu'(x). */
 void lopt_gelu_forward(const float *x, float *out, int64_t size);
 void lopt_gelu_backward(const float *x, const float *dy, float *dx, int64_t size);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { initBackend, parseNativeKernelsMode, type BackendName } from '../../src/engine/backend.js';
+import { activeBackend, initBackend, parseNativeKernelsMode, type BackendName } from '../../src/engine/backend.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
+import { attendPattern, attentionPattern, type AttentionPatternSpec } from '../../src/engine/models/t5-attention.js';
 import { planGemm } from '../../src/engine/native/gemm-plan.js';
 import { loadNativeAddon } from '../../src/engine/native/native-addon.js';
 import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/prompt-spec.js';
@@ -139,6 +140,42 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: NATIVE_KERN
       assertClose(native, builtin, 'loss, gradients and hidden states');
     });
   }
+
+  test("cpu: T5's biased attention over padded blocks (bidirectional, causal, cross) and its gradients, fused and separate operands", async () => {
+    const rng = new Rng(11);
+    const random = (size: number) => Float32Array.from({ length: size }, () => rng.next() * 2 - 1);
+    const [H, hs] = [3, 4];
+    const W = H * hs;
+    const cases: AttentionPatternSpec[] = [
+      { blocks: 3, queries: 5, keys: 5, keyLengths: [5, 2, 4], causal: false, bias: random(H * 25) },
+      { blocks: 2, queries: 6, keys: 6, keyLengths: [6, 3], causal: true, bias: random(H * 36) },
+      { blocks: 2, queries: 7, keys: 4, keyLengths: [4, 1], causal: false, bias: null },
+    ];
+    const data = cases.map(({ blocks, queries, keys }) => ({ q: random(blocks * queries * W), kv: random(blocks * keys * 2 * W), weight: random(blocks * queries * W) }));
+    const { builtin, native } = await onBothPaths('cpu', async () => {
+      const out: Float32Array[] = [];
+      for (const [i, spec] of cases.entries()) {
+        const { blocks, queries, keys } = spec;
+        const pattern = attentionPattern(spec, H, hs, activeBackend().nativeKernels.active);
+        const [q, kv] = [tf.tensor2d(data[i]!.q, [blocks * queries, W]), tf.tensor2d(data[i]!.kv, [blocks * keys, 2 * W])];
+        const weight = tf.tensor2d(data[i]!.weight, [blocks * queries, W]);
+        // Every query row, padding too, sees the same keys on both paths: all rows are compared.
+        const loss = (context: tf.Tensor2D) => tf.sum(tf.mul(context, weight)) as tf.Scalar;
+        const separate = tf.grads((a: tf.Tensor, b: tf.Tensor) => loss(attendPattern({ q: a as tf.Tensor2D, kv: b as tf.Tensor2D }, pattern)))([q, kv]);
+        const context = attendPattern({ q, kv }, pattern);
+        out.push((await context.data()) as Float32Array, ...(await Promise.all(separate.map((g) => g.data() as Promise<Float32Array>))));
+        if (queries === keys) {
+          const qkv = tf.concat([q, kv], 1);
+          const fused = tf.grad((x: tf.Tensor) => loss(attendPattern({ qkv: x as tf.Tensor2D }, pattern)))(qkv);
+          out.push((await fused.data()) as Float32Array);
+          tf.dispose([qkv, fused]);
+        }
+        tf.dispose([q, kv, weight, context, ...separate, ...(pattern.scoresBias ? [pattern.scoresBias] : [])]);
+      }
+      return out;
+    });
+    assertClose(native, builtin, 'contexts and gradients');
+  });
 
   test('wasm: three training steps follow the same losses and end at the same prompt', async () => {
     const tokenizer = await loadTokenizer(MODEL_DIR);

@@ -13,23 +13,21 @@ import { isRecordingGradients } from '../gradient-tape.js';
 import { assertActivationsFit } from '../memory-budget.js';
 import { nativeGelu } from '../native/native-ops.js';
 import { selectRows } from '../select-rows.js';
-import { embedSequences, sequenceLayout } from '../sequences.js';
+import { embedSequences, sequenceLayout, type PromptedRow, type SequenceLayout } from '../sequences.js';
 import { assertTensorFits } from '../tensor-limit.js';
 import { tf } from '../tf.js';
 import { residual } from './causal-decoder.js';
 import type { ContinuedRow, FrozenModel, ModelDimensions, RowShape } from './frozen-model.js';
 import { relativePositionBias } from './relative-position.js';
+import { attendPattern, attentionPattern, type AttentionPattern, type AttentionPatternSpec } from './t5-attention.js';
 import { rmsNormFor, type RmsNorm } from './rms-norm.js';
 import type { T5Config } from './t5-config.js';
 import type { T5EncoderBlockWeights, T5FeedForwardWeights, T5Weights } from './t5-weights.js';
 import type { WeightPlacement } from './weight-placement.js';
 
-/** Added to the scores of keys a query may not see; exp() of it is exactly 0. */
-const MASKED = -1e9;
-
 /** The distinct (prompt, input) pairs of `rows` as encoder rows, and the encoder row of each row. */
-function distinctEncoderRows(rows: readonly ContinuedRow[]): { encoderRows: Array<{ prompt?: tf.Tensor2D; ids: readonly number[] }>; encoderOf: number[] } {
-  const encoderRows: Array<{ prompt?: tf.Tensor2D; ids: readonly number[] }> = [];
+function distinctEncoderRows(rows: readonly ContinuedRow[]): { encoderRows: PromptedRow[]; encoderOf: number[] } {
+  const encoderRows: PromptedRow[] = [];
   const seen = new Map<tf.Tensor2D | undefined, Map<string, number>>();
   const encoderOf = rows.map(({ prompt, input }) => {
     const byInput = seen.get(prompt) ?? seen.set(prompt, new Map()).get(prompt)!;
@@ -58,23 +56,11 @@ function crossLayout(encoderOf: readonly number[], Te: number): CrossLayout {
   return { kind: 'picked', encoderOf, pick: encoderOf.flatMap((u) => Array.from({ length: Te }, (_, j) => u * Te + j)) };
 }
 
-/** (B, 1, 1, T) hiding each row's keys past its length. */
-function paddingMask(lengths: readonly number[], T: number): tf.Tensor4D {
-  const mask = new Float32Array(lengths.length * T);
-  lengths.forEach((length, b) => mask.fill(MASKED, b * T + length, (b + 1) * T));
-  return tf.tensor4d(mask, [lengths.length, 1, 1, T]);
-}
-
-/** (1, 1, T, T) hiding the keys after each query. */
-function causalMask(T: number): tf.Tensor4D {
-  const mask = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) mask.fill(MASKED, i * T + i + 1, (i + 1) * T);
-  return tf.tensor4d(mask, [1, 1, T, T]);
-}
-
 interface T5Ops {
   readonly rmsNorm: RmsNorm;
   readonly gelu: <T extends tf.Tensor>(x: T) => T;
+  /** Attention on the addon's kernel, else TF.js's ops. */
+  readonly nativeAttention: boolean;
 }
 
 /**
@@ -96,7 +82,7 @@ export class T5Model implements FrozenModel {
 
   /**
    * @param placement where `weights` live; the model disposes it
-   * @param options.nativeOps RMS norm and GELU on the OpenBLAS addon's kernels (its matMul runs either way on its backends)
+   * @param options.nativeOps attention, RMS norm and GELU on the OpenBLAS addon's kernels (its matMul runs either way on its backends)
    */
   constructor(
     private readonly config: T5Config,
@@ -104,7 +90,7 @@ export class T5Model implements FrozenModel {
     private readonly placement: WeightPlacement,
     { nativeOps }: { nativeOps: boolean },
   ) {
-    this.ops = { rmsNorm: rmsNormFor(nativeOps), gelu: nativeOps ? nativeGelu : gelu };
+    this.ops = { rmsNorm: rmsNormFor(nativeOps), gelu: nativeOps ? nativeGelu : gelu, nativeAttention: nativeOps };
     this.keptPerCounted = nativeOps ? KEPT_PER_COUNTED.native : KEPT_PER_COUNTED.portable;
     this.inner = config.numHeads * config.headSize;
     this.wordEndTokens = [config.eosTokenId];
@@ -124,10 +110,7 @@ export class T5Model implements FrozenModel {
     const encoderRows = rows.map(({ prompt, input }) => ({ ...(prompt ? { prompt } : {}), ids: input }));
     const layout = sequenceLayout(this, encoderRows);
     this.checkActivations(layout.lengths, [1], isRecordingGradients());
-    return tf.tidy(() => {
-      const d = this.config.hiddenSize;
-      return tf.reshape(this.encode(tf.reshape(embedSequences(this, encoderRows, layout), [-1, d]) as tf.Tensor2D, layout.lengths, layout.T), [rows.length, layout.T, d]);
-    });
+    return tf.tidy(() => tf.reshape(this.encode(encoderRows, layout), [rows.length, layout.T, this.config.hiddenSize]));
   }
 
   predictiveStates(rows: readonly ContinuedRow[]): tf.Tensor2D {
@@ -147,11 +130,8 @@ export class T5Model implements FrozenModel {
     const badId = [...decoderIds].find((id) => id < 0 || id >= this.config.vocabSize || !Number.isInteger(id));
     if (badId !== undefined) throw new EngineError('BAD_ARGUMENT', `token id ${badId} is outside the vocabulary of ${this.config.vocabSize}`);
     return tf.tidy(() => {
-      const d = this.config.hiddenSize;
-      const distinct = this.encode(tf.reshape(embedSequences(this, encoderRows, layout), [-1, d]) as tf.Tensor2D, layout.lengths, layout.T);
-      const Te = layout.T;
-      const encoder = { states: distinct, layout: crossLayout(encoderOf, Te), lengths: layout.lengths, T: Te };
-      const decoded = this.decode(tf.reshape(this.embed(tf.tensor2d(decoderIds, [B, Td], 'int32')), [-1, d]) as tf.Tensor2D, B, Td, encoder);
+      const encoder = { states: this.encode(encoderRows, layout), layout: crossLayout(encoderOf, layout.T), lengths: layout.lengths, T: layout.T };
+      const decoded = this.decode(tf.reshape(this.embed(tf.tensor2d(decoderIds, [B, Td], 'int32')), [-1, this.config.hiddenSize]) as tf.Tensor2D, decoderLengths, encoder);
       return selectRows(decoded, decoderLengths.flatMap((length, b) => Array.from({ length }, (_, j) => b * Td + j)));
     });
   }
@@ -172,64 +152,57 @@ export class T5Model implements FrozenModel {
     this.placement.dispose();
   }
 
-  /** Encoder rows (B·Te, d) → its output after the final norm. */
-  private encode(x: tf.Tensor2D, lengths: readonly number[], Te: number): tf.Tensor2D {
-    const B = lengths.length;
-    const { relativeBuckets, relativeMaxDistance, numHeads: H } = this.config;
-    const bias = tf.tensor4d(relativePositionBias(this.weights.encoderBias.data, H, Te, Te, true, relativeBuckets, relativeMaxDistance), [1, H, Te, Te]);
-    const scoresBias = tf.add(bias, paddingMask(lengths, Te)) as tf.Tensor4D; // (B, H, Te, Te)
-    for (const block of this.weights.encoder) {
-      x = tf.tidy(() => {
-        const attended = this.selfAttention(x, block, B, Te, scoresBias);
-        return this.feedForward(attended, block.feedForward);
-      });
-    }
+  /** The encoder's output (B·Te, d), after its final norm, for embedded `[prompt][input]` rows of `layout`. */
+  private encode(rows: readonly PromptedRow[], layout: SequenceLayout): tf.Tensor2D {
+    const { lengths, T: Te } = layout;
+    let x = tf.reshape(embedSequences(this, rows, layout), [-1, this.config.hiddenSize]) as tf.Tensor2D;
+    const bias = this.relativeBias(this.weights.encoderBias.data, Te, true);
+    const pattern = this.pattern({ blocks: lengths.length, queries: Te, keys: Te, keyLengths: lengths, causal: false, bias });
+    for (const block of this.weights.encoder) x = tf.tidy(() => this.feedForward(this.selfAttention(x, block, pattern), block.feedForward));
     return this.ops.rmsNorm(x, this.weights.encoderFinalNorm, this.config.layerNormEpsilon);
   }
 
   /**
-   * Decoder rows (B·Td, d) attending to the encoder's output → its output after the final norm.
-   * `encoder.states` (U·Te, d) are the distinct encoder rows, of `lengths`; `layout` says which of
-   * them each decoder row attends to.
+   * Decoder rows (B·Td, d) of `lengths` attending to the encoder's output → its output after the
+   * final norm. `encoder.states` (U·Te, d) are the distinct encoder rows, of `lengths`; `layout`
+   * says which of them each decoder row attends to.
    */
-  private decode(y: tf.Tensor2D, B: number, Td: number, encoder: { states: tf.Tensor2D; layout: CrossLayout; lengths: readonly number[]; T: number }): tf.Tensor2D {
-    const { states, layout, lengths, T: Te } = encoder;
-    const { relativeBuckets, relativeMaxDistance, numHeads: H, layerNormEpsilon: eps } = this.config;
-    const bias = tf.tensor4d(relativePositionBias(this.weights.decoderBias.data, H, Td, Td, false, relativeBuckets, relativeMaxDistance), [1, H, Td, Td]);
-    const selfBias = tf.add(bias, causalMask(Td)) as tf.Tensor4D;
+  private decode(y: tf.Tensor2D, lengths: readonly number[], encoder: { states: tf.Tensor2D; layout: CrossLayout; lengths: readonly number[]; T: number }): tf.Tensor2D {
+    const { states, layout, T: Te } = encoder;
+    const [B, Td] = [lengths.length, Math.max(...lengths)];
+    const selfPattern = this.pattern({ blocks: B, queries: Td, keys: Td, keyLengths: lengths, causal: true, bias: this.relativeBias(this.weights.decoderBias.data, Td, false) });
     // Grouped: the g decoder rows of an encoder row are one query block of g·Td rows over its keys.
-    const U = states.shape[0] / Te;
-    const crossMask = layout.kind === 'grouped' ? paddingMask(lengths, Te) : paddingMask(layout.encoderOf.map((u) => lengths[u]!), Te);
+    const crossPattern = this.pattern(
+      layout.kind === 'grouped'
+        ? { blocks: states.shape[0] / Te, queries: layout.group * Td, keys: Te, keyLengths: encoder.lengths, causal: false, bias: null }
+        : { blocks: B, queries: Td, keys: Te, keyLengths: layout.encoderOf.map((u) => encoder.lengths[u]!), causal: false, bias: null },
+    );
     for (const block of this.weights.decoder) {
       y = tf.tidy(() => {
-        const attended = this.selfAttention(y, block, B, Td, selfBias);
-        const normed = this.ops.rmsNorm(attended, block.crossNorm, eps);
-        const { crossQuery, crossKv, crossOutput } = block;
+        const attended = this.selfAttention(y, block, selfPattern);
+        const { crossNorm, crossQuery, crossKv, crossOutput } = block;
         const kv = crossKv.apply(states);
-        const context =
-          layout.kind === 'grouped'
-            ? this.attention(crossQuery.apply(normed), kv, U, layout.group * Td, Te, crossMask)
-            : this.attention(crossQuery.apply(normed), selectRows(kv, layout.pick), B, Td, Te, crossMask);
+        const q = crossQuery.apply(this.ops.rmsNorm(attended, crossNorm, this.config.layerNormEpsilon));
+        const context = attendPattern({ q, kv: layout.kind === 'grouped' ? kv : selectRows(kv, layout.pick) }, crossPattern);
         return this.feedForward(residual(attended, crossOutput.apply(context)), block.feedForward);
       });
     }
-    return this.ops.rmsNorm(y, this.weights.decoderFinalNorm, eps);
+    return this.ops.rmsNorm(y, this.weights.decoderFinalNorm, this.config.layerNormEpsilon);
   }
 
-  private selfAttention(x: tf.Tensor2D, block: T5EncoderBlockWeights, B: number, T: number, scoresBias: tf.Tensor4D): tf.Tensor2D {
+  /** [H, T, T] bias of a stack's table for T positions. */
+  private relativeBias(table: Float32Array, T: number, bidirectional: boolean): Float32Array {
+    const { relativeBuckets, relativeMaxDistance, numHeads } = this.config;
+    return relativePositionBias(table, numHeads, T, T, bidirectional, relativeBuckets, relativeMaxDistance);
+  }
+
+  private pattern(spec: AttentionPatternSpec): AttentionPattern {
+    return attentionPattern(spec, this.config.numHeads, this.config.headSize, this.ops.nativeAttention);
+  }
+
+  private selfAttention(x: tf.Tensor2D, block: T5EncoderBlockWeights, pattern: AttentionPattern): tf.Tensor2D {
     const qkv = block.selfQkv.apply(this.ops.rmsNorm(x, block.selfNorm, this.config.layerNormEpsilon));
-    const [q, kv] = tf.split(qkv, [this.inner, 2 * this.inner], 1) as [tf.Tensor2D, tf.Tensor2D];
-    return residual(x, block.selfOutput.apply(this.attention(q, kv, B, T, T, scoresBias)));
-  }
-
-  /** Context (B·Tq, I) of queries (B·Tq, I) over [k | v] rows (B·Tk, 2I), scores + `scoresBias` (broadcast to (B, H, Tq, Tk)), unscaled. */
-  private attention(q: tf.Tensor2D, kv: tf.Tensor2D, B: number, Tq: number, Tk: number, scoresBias: tf.Tensor4D): tf.Tensor2D {
-    const { numHeads: H, headSize: hs } = this.config;
-    const heads = (t: tf.Tensor2D, T: number) => tf.transpose(tf.reshape(t, [B, T, H, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, H, T, hs)
-    const [k, v] = tf.split(kv, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-    const probs = tf.softmax(tf.add(tf.matMul(heads(q, Tq), heads(k, Tk), false, true), scoresBias)); // (B, H, Tq, Tk)
-    const context = tf.matMul(probs, heads(v, Tk)); // (B, H, Tq, hs)
-    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * Tq, H * hs]) as tf.Tensor2D;
+    return residual(x, block.selfOutput.apply(attendPattern({ qkv }, pattern)));
   }
 
   private feedForward(x: tf.Tensor2D, { norm, wi, wo }: T5FeedForwardWeights): tf.Tensor2D {

@@ -8,6 +8,11 @@ import { createRequire } from 'node:module';
 /** Sizes of an attention call over packed sequences; see native/src/kernels.h. */
 export type AttentionSizes = [lengths: Int32Array, prefix: number, heads: number, kvHeads: number, headSize: number, scale: number];
 
+/** Sizes of a biased attention call over padded blocks; see native/src/kernels.h. */
+export type BiasedAttentionSizes = [
+  keyLengths: Int32Array, queries: number, keys: number, heads: number, headSize: number, qStride: number, kvStride: number, causal: boolean, scale: number,
+];
+
 export interface NativeAddon {
   /** out[i] = op(a[aIndex[i]]) · op(b[bIndex[i]]) (+ bias on every row), row-major. */
   gemm(
@@ -20,6 +25,11 @@ export interface NativeAddon {
   attentionBackward(
     dContext: Float32Array, qkv: Float32Array, prefixQkv: Float32Array | null, probs: Float32Array,
     dQkv: Float32Array, dPrefixQkv: Float32Array | null, ...sizes: AttentionSizes
+  ): void;
+  /** Views of q and kv may start inside a row (a fused [q | k | v] array viewed from its k), as may dQ and dKv. */
+  biasedAttentionForward(q: Float32Array, kv: Float32Array, bias: Float32Array | null, context: Float32Array, probs: Float32Array, ...sizes: BiasedAttentionSizes): void;
+  biasedAttentionBackward(
+    dContext: Float32Array, q: Float32Array, kv: Float32Array, probs: Float32Array, dQ: Float32Array, dKv: Float32Array, ...sizes: BiasedAttentionSizes
   ): void;
   geluForward(x: Float32Array, out: Float32Array): void;
   geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;

@@ -3,12 +3,13 @@
  * can read in place (the wasm heap, the cpu backend's arrays): its gemm stands in for matMul
  * (BatchMatMul, _FusedMatMul; cases it does not cover fall through to the backend's kernel, and
  * TF.js builds their gradients from the same forward kernels), and the fused attention (grouped-
- * query too), GELU, SwiGLU, layer-norm, RMS-norm and rotary kernels, the matMul by a frozen matrix
- * in host memory and the row gather behind native-ops.ts are added.
+ * query too), the biased attention over padded blocks (T5's), GELU, SwiGLU, layer-norm, RMS-norm
+ * and rotary kernels, the matMul by a frozen matrix in host memory and the row gather behind
+ * native-ops.ts are added.
  */
 import { tf } from '../tf.js';
 import { planGemm } from './gemm-plan.js';
-import { loadNativeAddon, type AttentionSizes, type NativeAddon } from './native-addon.js';
+import { loadNativeAddon, type AttentionSizes, type BiasedAttentionSizes, type NativeAddon } from './native-addon.js';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -45,6 +46,8 @@ export const NATIVE_KERNEL_BACKENDS = Object.keys(MEMORY);
 
 export const ATTENTION_KERNEL = 'LoptAttention';
 export const ATTENTION_GRAD_KERNEL = 'LoptAttentionGrad';
+export const BIASED_ATTENTION_KERNEL = 'LoptBiasedAttention';
+export const BIASED_ATTENTION_GRAD_KERNEL = 'LoptBiasedAttentionGrad';
 export const GELU_KERNEL = 'LoptGelu';
 export const GELU_GRAD_KERNEL = 'LoptGeluGrad';
 export const LAYER_NORM_KERNEL = 'LoptLayerNorm';
@@ -81,6 +84,23 @@ export interface AttentionAttrs {
   readonly kvHeads: number;
   readonly headSize: number;
   readonly scale: number;
+}
+
+/**
+ * Attention over `keyLengths.length` padded blocks of `queries` query rows, each over its own
+ * `keys` [k | v] rows: block b sees its first keyLengths[b] keys (`causal`: query i at most i + 1),
+ * scores scale · q·k + bias[h, i, j] when `bias` ([heads, queries, keys]) is given. The inputs
+ * are rows of q (·, heads·headSize) and of [k | v] (·, 2·heads·headSize), or one fused [q | k | v].
+ */
+export interface BiasedAttentionAttrs {
+  readonly keyLengths: Int32Array;
+  readonly queries: number;
+  readonly keys: number;
+  readonly heads: number;
+  readonly headSize: number;
+  readonly causal: boolean;
+  readonly scale: number;
+  readonly bias: Float32Array | null;
 }
 
 /** One position per row; `rotated` heads of `heads` turn (see NativeAddon.rope). */
@@ -149,6 +169,45 @@ const attentionGradKernel: Kernel<{ dContext: TensorInfo; qkv: TensorInfo; prefi
     ...attentionSizes(prefixQkv, attrs),
   );
   return dPrefixQkv ? [dQkv, dPrefixQkv] : [dQkv];
+};
+
+type BiasedAttentionInputs = { qkv: TensorInfo } | { q: TensorInfo; kv: TensorInfo };
+
+/** The views of q and of [k | v] rows, with their row strides: a fused [q | k | v] array is viewed twice, from q and from k. */
+function biasedAttentionOperands(
+  memory: KernelMemory, inputs: BiasedAttentionInputs, width: number,
+): { q: Float32Array; kv: Float32Array; qStride: number; kvStride: number } {
+  if ('qkv' in inputs) {
+    const fused = memory.view(inputs.qkv);
+    const stride = inputs.qkv.shape[1]!;
+    return { q: fused, kv: fused.subarray(width), qStride: stride, kvStride: stride };
+  }
+  return { q: memory.view(inputs.q), kv: memory.view(inputs.kv), qStride: inputs.q.shape[1]!, kvStride: inputs.kv.shape[1]! };
+}
+
+function biasedAttentionSizes(attrs: BiasedAttentionAttrs, qStride: number, kvStride: number): BiasedAttentionSizes {
+  const { keyLengths, queries, keys, heads, headSize, causal, scale } = attrs;
+  return [keyLengths, queries, keys, heads, headSize, qStride, kvStride, causal, scale];
+}
+
+const biasedAttentionKernel: Kernel<BiasedAttentionInputs> = (addon, memory, { inputs, attrs }) => {
+  const a = attrs as unknown as BiasedAttentionAttrs;
+  const width = a.heads * a.headSize;
+  const context = memory.allocate([a.keyLengths.length * a.queries, width]);
+  const probs = memory.allocate([a.keyLengths.length * a.heads * a.queries * a.keys]);
+  const { q, kv, qStride, kvStride } = biasedAttentionOperands(memory, inputs, width);
+  addon.biasedAttentionForward(q, kv, a.bias, memory.view(context), memory.view(probs), ...biasedAttentionSizes(a, qStride, kvStride));
+  return [context, probs];
+};
+
+const biasedAttentionGradKernel: Kernel<BiasedAttentionInputs & { dContext: TensorInfo; probs: TensorInfo }> = (addon, memory, { inputs, attrs }) => {
+  const a = attrs as unknown as BiasedAttentionAttrs;
+  const width = a.heads * a.headSize;
+  const grads: BiasedAttentionInputs = 'qkv' in inputs ? { qkv: memory.allocate([...inputs.qkv.shape]) } : { q: memory.allocate([...inputs.q.shape]), kv: memory.allocate([...inputs.kv.shape]) };
+  const { q, kv, qStride, kvStride } = biasedAttentionOperands(memory, inputs, width);
+  const d = biasedAttentionOperands(memory, grads, width);
+  addon.biasedAttentionBackward(memory.view(inputs.dContext), q, kv, memory.view(inputs.probs), d.q, d.kv, ...biasedAttentionSizes(a, qStride, kvStride));
+  return 'qkv' in grads ? [grads.qkv] : [grads.q, grads.kv];
 };
 
 const geluKernel: Kernel<{ x: TensorInfo }> = (addon, memory, { inputs: { x } }) => {
@@ -236,6 +295,8 @@ const ADDED_KERNELS: Record<string, Kernel<never>> = {
   [LAYER_NORM_GRAD_KERNEL]: layerNormGradKernel,
   [ATTENTION_KERNEL]: attentionKernel,
   [ATTENTION_GRAD_KERNEL]: attentionGradKernel,
+  [BIASED_ATTENTION_KERNEL]: biasedAttentionKernel,
+  [BIASED_ATTENTION_GRAD_KERNEL]: biasedAttentionGradKernel,
   [GELU_KERNEL]: geluKernel,
   [GELU_GRAD_KERNEL]: geluGradKernel,
   [RMS_NORM_KERNEL]: rmsNormKernel,

@@ -6,8 +6,9 @@
 import { tf } from '../tf.js';
 import { EngineError } from '../engine-error.js';
 import {
-  ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, GATHER_ROWS_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, HOST_MATMUL_KERNEL, LAYER_NORM_GRAD_KERNEL,
+  ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL, BIASED_ATTENTION_GRAD_KERNEL, BIASED_ATTENTION_KERNEL, GATHER_ROWS_KERNEL, GELU_GRAD_KERNEL, GELU_KERNEL, HOST_MATMUL_KERNEL, LAYER_NORM_GRAD_KERNEL,
   LAYER_NORM_KERNEL, RMS_NORM_GRAD_KERNEL, RMS_NORM_KERNEL, ROPE_KERNEL, SWIGLU_GRAD_KERNEL, SWIGLU_KERNEL, type AttentionAttrs,
+  type BiasedAttentionAttrs,
   type HostMatMulAttrs,
 } from './native-kernels.js';
 
@@ -53,6 +54,28 @@ export function nativeAttention(qkv: tf.Tensor2D, prefixQkv: tf.Tensor2D | null,
     };
   });
   return (prefixQkv ? op(qkv, prefixQkv) : op(qkv)) as tf.Tensor2D;
+}
+
+/**
+ * Attention over padded blocks with an additive bias (see BiasedAttentionAttrs), from one fused
+ * [q | k | v] tensor (self-attention) or from q and [k | v] (cross-attention): context
+ * (blocks·queries, heads·headSize). The bias and the lengths are constants: no gradient.
+ */
+export function nativeBiasedAttention(operands: { qkv: tf.Tensor2D } | { q: tf.Tensor2D; kv: tf.Tensor2D }, attrs: BiasedAttentionAttrs): tf.Tensor2D {
+  const fused = 'qkv' in operands;
+  const inputs = (xs: tf.Tensor[]): tf.NamedTensorMap => (fused ? { qkv: xs[0]! } : { q: xs[0]!, kv: xs[1]! });
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as SaveFunc;
+    const xs = args as tf.Tensor[];
+    const [context, probs] = run(BIASED_ATTENTION_KERNEL, inputs(xs), attrs) as [tf.Tensor, tf.Tensor];
+    save([probs, ...xs]); // the gradient runs after the caller's tidy has disposed them
+    return {
+      value: context,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [savedProbs, ...savedXs]: tf.Tensor[]) =>
+        run(BIASED_ATTENTION_GRAD_KERNEL, { dContext: dy as tf.Tensor, probs: savedProbs!, ...inputs(savedXs) }, attrs) as tf.Tensor[],
+    };
+  });
+  return (fused ? op(operands.qkv) : op(operands.q, operands.kv)) as tf.Tensor2D;
 }
 
 /** Layer normalisation over the last dimension with a frozen scale γ and shift β: differentiable in x only. */
