@@ -72,6 +72,12 @@ const { config, generation } = SIZES[args.size];
  * f·(heads·d_kv)^-½; the relative-attention tables f·d_model^-½; wi / wi_0 / wi_1 f·d_model^-½, wo
  * f·d_ff^-½; layer norms at one. Linear weights are stored [out, in]; no biases anywhere. Tensors
  * are listed in the order of HF's state dict (each block's layers in order, lm_head last).
+ *
+ * One departure: an untied `lm_head` gets std f·d_model^-½, not f. Behind a final norm of ones,
+ * std f gives logits of std √d_model (≈ 28 at 768), so the softmax saturates and its gradients
+ * underflow into denormal floats, whose arithmetic is up to ~100× slower on x86 CPUs (in OpenBLAS
+ * and PyTorch alike, by different amounts): a step would time the denormal path, not the model.
+ * Trained checkpoints give logits of a few units, as this std does.
  */
 function plan(shape: T5Shape): PlannedTensor[] {
   const { d_model: d, d_kv: dKv, d_ff: dFf, num_heads: heads, initializer_factor: f } = shape;
@@ -110,7 +116,7 @@ function plan(shape: T5Shape): PlannedTensor[] {
     norm(`${p}.2.layer_norm.weight`);
   }
   norm('decoder.final_layer_norm.weight');
-  if (!shape.tie_word_embeddings) tensors.push({ name: 'lm_head.weight', shape: [shape.vocab_size, d], fill: uniform(f) });
+  if (!shape.tie_word_embeddings) tensors.push({ name: 'lm_head.weight', shape: [shape.vocab_size, d], fill: uniform(f * d ** -0.5) });
   return tensors;
 }
 

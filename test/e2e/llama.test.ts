@@ -4,12 +4,9 @@
  * downloaded and used for predictions. The model is random, so only the plumbing is judged.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readPromptFile } from '../../src/engine/prompt-file.js';
-import { assertMatchesSpec } from '../helpers/openapi-responses.js';
 import { startTestService, tinySentimentJob, type TestService } from '../helpers/service.js';
 import { MODELS_DIR } from '../helpers/shared.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -17,12 +14,7 @@ import { tempDir } from '../helpers/temp-dir.js';
 let service: TestService;
 let key: string;
 
-async function call(method: 'GET' | 'POST', url: string, route: string, payload?: object) {
-  const response = await service.app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(payload ? { payload } : {}) });
-  const body = response.json() as Record<string, any>;
-  assertMatchesSpec(method, route, response.statusCode, body);
-  return { status: response.statusCode, body };
-}
+const call = (method: 'GET' | 'POST', url: string, route: string, payload?: object) => service.call(key, method, url, route, payload);
 
 before(async () => {
   service = await startTestService({
@@ -46,22 +38,12 @@ test('a prompt trains on tiny-llama-random through the queue, and predicts with 
   const datasetId = await service.uploadTinyDataset(key);
   const submitted = await call('POST', '/v1/jobs', '/v1/jobs', tinySentimentJob(datasetId, { model: 'tiny-llama', hyperparameters: { maxSteps: 3 } }));
   assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
-  const jobId = submitted.body.id as string;
-  let job: Record<string, any>;
-  for (const deadline = Date.now() + 240_000; ; await sleep(300)) {
-    job = (await call('GET', `/v1/jobs/${jobId}`, '/v1/jobs/{id}')).body;
-    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
-    assert.ok(Date.now() < deadline, `job still ${job.status}`);
-  }
+  const job = await service.finishedJob(key, submitted.body.id);
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
   assert.equal(job.progress.step, 3);
 
   // The downloaded prompt file names the model and its family.
-  const file = await service.app.inject({ method: 'GET', url: `/v1/prompts/${job.promptId}/weights?format=safetensors`, headers: { authorization: `Bearer ${key}` } });
-  assert.equal(file.statusCode, 200);
-  const path = join(tempDir(), 'prompt.safetensors');
-  writeFileSync(path, file.rawPayload);
-  const contents = readPromptFile(path);
+  const contents = readPromptFile(await service.downloadPrompt(key, job.promptId, tempDir()));
   assert.deepEqual(contents.model, { id: 'tiny-llama', type: 'llama', hiddenSize: 64, stack: 'decoder' });
   assert.deepEqual(contents.tensors.get('V')?.shape, [2, 64]);
 

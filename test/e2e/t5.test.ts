@@ -5,13 +5,11 @@
  * model is random, so only the plumbing is judged.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readPromptFile } from '../../src/engine/prompt-file.js';
 import { TASK_CATALOG } from '../../src/engine/tasks/task-catalog.js';
-import { assertMatchesSpec } from '../helpers/openapi-responses.js';
 import { startTestService, tinySentimentJob, type TestService } from '../helpers/service.js';
 import { DATASETS_DIR, MODELS_DIR } from '../helpers/shared.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -20,31 +18,15 @@ let service: TestService;
 let key: string;
 const dir = tempDir();
 
-async function call(method: 'GET' | 'POST', url: string, route: string, payload?: object | string, contentType?: string) {
-  const response = await service.app.inject({
-    method, url, headers: { authorization: `Bearer ${key}`, ...(contentType ? { 'content-type': contentType } : {}) }, ...(payload !== undefined ? { payload } : {}),
-  });
-  const body = response.json() as Record<string, any>;
-  assertMatchesSpec(method, route, response.statusCode, body);
-  return { status: response.statusCode, body };
-}
+const call = (method: 'GET' | 'POST', url: string, route: string, payload?: object | string, contentType?: string) => service.call(key, method, url, route, payload, contentType);
 
 /** Submits `job`, waits for it to end, and checks that it succeeded and that its prompt file names the encoder. */
 async function trained(job: object): Promise<string> {
   const submitted = await call('POST', '/v1/jobs', '/v1/jobs', job);
   assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
-  let status: Record<string, any>;
-  for (const deadline = Date.now() + 240_000; ; await sleep(300)) {
-    status = (await call('GET', `/v1/jobs/${submitted.body.id}`, '/v1/jobs/{id}')).body;
-    if (['succeeded', 'failed', 'cancelled'].includes(status.status)) break;
-    assert.ok(Date.now() < deadline, `job still ${status.status}`);
-  }
+  const status = await service.finishedJob(key, submitted.body.id);
   assert.equal(status.status, 'succeeded', JSON.stringify(status.error));
-  const file = await service.app.inject({ method: 'GET', url: `/v1/prompts/${status.promptId}/weights?format=safetensors`, headers: { authorization: `Bearer ${key}` } });
-  assert.equal(file.statusCode, 200);
-  const path = join(dir, `${status.promptId}.safetensors`);
-  writeFileSync(path, file.rawPayload);
-  assert.deepEqual(readPromptFile(path).model, { id: 'tiny-t5', type: 't5', hiddenSize: 64, stack: 'encoder' });
+  assert.deepEqual(readPromptFile(await service.downloadPrompt(key, status.promptId, dir)).model, { id: 'tiny-t5', type: 't5', hiddenSize: 64, stack: 'encoder' });
   return status.promptId as string;
 }
 

@@ -4,7 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
@@ -13,6 +15,7 @@ import type { ApiDeps } from '../../src/api/api-deps.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logger.js';
+import { assertMatchesSpec } from './openapi-responses.js';
 import { MODELS_DIR } from './shared.js';
 
 /** The server's maintenance database, where test databases are dropped. */
@@ -33,6 +36,14 @@ export const tinySentimentJob = (datasetId: string, overrides: object = {}) => (
   ...overrides,
 });
 
+/** A JSON response of the API: its status and body. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: Record<string, any>;
+}
+
+const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled'];
+
 export interface TestService {
   readonly app: FastifyInstance;
   readonly deps: ApiDeps;
@@ -41,6 +52,15 @@ export interface TestService {
   newKey(name?: string): Promise<string>;
   /** Uploads TINY_SENTIMENT_JSONL with `key`; returns the dataset's id. */
   uploadTinyDataset(key: string): Promise<string>;
+  /**
+   * A request through the in-process API with `key`; its JSON body is checked against the schema
+   * openapi.yaml gives for `route` and the status. A string payload goes as it is, with `contentType`.
+   */
+  call(key: string, method: 'GET' | 'POST', url: string, route: string, payload?: object | string, contentType?: string): Promise<ApiResponse>;
+  /** Polls the job until it is succeeded, failed or cancelled; returns it then. */
+  finishedJob(key: string, jobId: string, timeoutMs?: number): Promise<Record<string, any>>;
+  /** Downloads a prompt's safetensors file into `dir`; returns its path. */
+  downloadPrompt(key: string, promptId: string, dir: string): Promise<string>;
   /** Starts a worker process against this service's database and queue, with `overrides` over the service's environment. */
   startWorker(overrides?: NodeJS.ProcessEnv): ChildProcess;
   /** SIGKILLs every worker this service started, as a crash would. */
@@ -82,10 +102,33 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
     await admin.end();
   };
 
+  const call: TestService['call'] = async (key, method, url, route, payload, contentType) => {
+    const headers = { authorization: `Bearer ${key}`, ...(contentType ? { 'content-type': contentType } : {}) };
+    const response = await app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
+    const body = response.json() as Record<string, any>;
+    assertMatchesSpec(method, route, response.statusCode, body);
+    return { status: response.statusCode, body };
+  };
+
   return {
     app,
     deps,
     env,
+    call,
+    async finishedJob(key, jobId, timeoutMs = 240_000) {
+      for (const deadline = Date.now() + timeoutMs; ; await sleep(300)) {
+        const { body: job } = await call(key, 'GET', `/v1/jobs/${jobId}`, '/v1/jobs/{id}');
+        if (FINAL_STATUSES.includes(job.status)) return job;
+        if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
+      }
+    },
+    async downloadPrompt(key, promptId, dir) {
+      const file = await app.inject({ method: 'GET', url: `/v1/prompts/${promptId}/weights?format=safetensors`, headers: { authorization: `Bearer ${key}` } });
+      if (file.statusCode !== 200) throw new Error(`the prompt's weights were refused: ${file.statusCode} ${file.body}`);
+      const path = join(dir, `${promptId}.safetensors`);
+      writeFileSync(path, file.rawPayload);
+      return path;
+    },
     newKey: async (name = 'tenant') => (await deps.store.tenants.createWithKey(name, 'test')).secret,
     async uploadTinyDataset(key) {
       const upload = await app.inject({
