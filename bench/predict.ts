@@ -36,7 +36,7 @@ for (let i = 0; i < 4; i++) {
   const spec = { prompt: resolvePromptSpec({ method: 'lopt1', n, r }, d) };
   const { job } = await service.deps.store.jobs.create({ tenantId, modelId: 'gpt2-mini', datasetId: dataset.id, validationDatasetId: null, spec, totalSteps: null, idempotencyKey: null });
   const prompt = await service.deps.store.prompts.create({
-    tenantId, jobId: job.id, modelId: 'gpt2-mini', method: 'lopt1', n, r, activation: null, trainableParameters: r * (n + d),
+    tenantId, jobId: job.id, source: 'trained', spec: spec.prompt, modelId: 'gpt2-mini', method: 'lopt1', n, r, activation: null, trainableParameters: r * (n + d),
     task: TASK_CATALOG.ag_news.task, metrics: {},
     tensors: { U: { shape: [n, r], data: random(n * r) }, V: { shape: [r, d], data: random(r * d) }, X: { shape: [n, d], data: random(n * d) } },
   });

@@ -3,6 +3,7 @@
 import { shutdownBackend } from '../engine/backend.js';
 import { EngineError } from '../engine/engine-error.js';
 import { EVAL_USAGE, evalCommand } from './eval-command.js';
+import { EXPORT_USAGE, exportCommand } from './export-command.js';
 import { PREDICT_USAGE, predictCommand } from './predict-command.js';
 import { TRAIN_USAGE, trainCommand } from './train-command.js';
 import { UsageError } from './usage-error.js';
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; usage: 
   train: { run: trainCommand, usage: TRAIN_USAGE },
   eval: { run: evalCommand, usage: EVAL_USAGE },
   predict: { run: predictCommand, usage: PREDICT_USAGE },
+  export: { run: exportCommand, usage: EXPORT_USAGE },
 };
 
 const USAGE = `usage: lopt <command> [options]   (lopt <command> --help for its options)

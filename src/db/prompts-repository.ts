@@ -1,4 +1,7 @@
-/** Learned prompts: one per job, its tensors as float32 little-endian bytes with their shapes beside them. */
+/**
+ * Prompts, trained (one per job) or imported: their tensors as float32 little-endian bytes with
+ * their shapes beside them.
+ */
 import type { Prisma, Prompt, PrismaClient } from './generated/client.js';
 import { bytesToFloat32, float32ToBytes } from './float32-bytes.js';
 import { jsonInput } from './prisma-inputs.js';
@@ -10,9 +13,16 @@ export interface Tensor {
   data: Float32Array;
 }
 
+/** How a prompt came: trained by its job, or imported from a PEFT adapter or a prompt file. */
+export type PromptSource = 'trained' | 'peft' | 'prompt-file';
+
 export interface NewPrompt {
   tenantId: string;
-  jobId: string;
+  /** The job that trained it; null for an import. */
+  jobId: string | null;
+  source: PromptSource;
+  /** The prompt spec as given (method, n, r, …), as a job request or a prompt file has it. */
+  spec: object;
   modelId: string;
   method: string;
   n: number;
@@ -61,10 +71,10 @@ function toStoredPrompt(prompt: Prompt): StoredPrompt {
 }
 
 /** Writes a prompt row with the given client (a transaction's, for a job's final write). */
-export async function insertPrompt(db: Pick<Prisma.TransactionClient, 'prompt'>, { tensors, task, metrics, ...fields }: NewPrompt): Promise<StoredPrompt> {
+export async function insertPrompt(db: Pick<Prisma.TransactionClient, 'prompt'>, { tensors, task, metrics, spec, ...fields }: NewPrompt): Promise<StoredPrompt> {
   const shapes = Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, tensor.shape]));
   const prompt = await db.prompt.create({
-    data: { ...fields, task: jsonInput(task), metrics: jsonInput(metrics), shapes, ...tensorColumns(tensors) },
+    data: { ...fields, spec: jsonInput(spec), task: jsonInput(task), metrics: jsonInput(metrics), shapes, ...tensorColumns(tensors) },
   });
   return toStoredPrompt(prompt);
 }
@@ -82,7 +92,7 @@ export function createPromptsRepository(prisma: PrismaClient) {
       try {
         return await insertPrompt(prisma, prompt);
       } catch (err) {
-        const existing = isUniqueViolation(err) ? await findByJobId(prompt.jobId) : null;
+        const existing = isUniqueViolation(err) && prompt.jobId ? await findByJobId(prompt.jobId) : null;
         if (!existing) throw err;
         return existing;
       }

@@ -9,6 +9,8 @@ export type EngineErrorCode =
   | 'CANCELLED'
   | 'CHECKPOINT_INVALID'
   | 'PROMPT_FILE_INVALID'
+  /** A PEFT adapter that is not a prompt-tuning adapter for the model it is brought to. */
+  | 'ADAPTER_INVALID'
   | 'TRAINING_DIVERGED'
   | 'SAFETENSORS_INVALID'
   | 'TOKENIZER_INVALID'

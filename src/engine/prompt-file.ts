@@ -5,7 +5,7 @@
  */
 import { EngineError } from './engine-error.js';
 import type { PromptStack } from './models/frozen-model.js';
-import { resolvePromptSpec, type ResolvedPromptSpec } from './prompts/prompt-spec.js';
+import { checkStoredTensors, resolvePromptSpec, trainableParameterCount, type ResolvedPromptSpec } from './prompts/prompt-spec.js';
 import { SoftPrompt } from './prompts/soft-prompt.js';
 import { encodeSafetensors, readSafetensors, type HostTensor } from './safetensors.js';
 import type { TaskSpec } from './tasks/task-spec.js';
@@ -61,9 +61,18 @@ export async function savePromptFile(path: string, prompt: SoftPrompt, info: Pro
   await writeFile(path, encodePromptFile(contents));
 }
 
-export function readPromptFile(path: string): PromptFileContents {
-  const { tensors, metadata } = readSafetensors(path);
+/** A prompt file from its path, or from its bytes (`name` stands for it in errors); checked whole. */
+export function readPromptFile(source: string | { bytes: Uint8Array; name: string }): PromptFileContents {
+  const path = typeof source === 'string' ? source : source.name;
   const invalid = (what: string) => new EngineError('PROMPT_FILE_INVALID', `${path}: ${what}`);
+  let read: ReturnType<typeof readSafetensors>;
+  try {
+    read = readSafetensors(source);
+  } catch (err) {
+    if (err instanceof EngineError && err.code === 'SAFETENSORS_INVALID') throw invalid(err.message);
+    throw err;
+  }
+  const { tensors, metadata } = read;
   if (metadata.format !== FORMAT) throw invalid(`not a prompt file (format ${JSON.stringify(metadata.format)}, expected "${FORMAT}")`);
   const parse = <T>(key: string): T => {
     try {
@@ -73,8 +82,15 @@ export function readPromptFile(path: string): PromptFileContents {
     }
   };
   const model = { stack: 'decoder' as const, ...parse<Omit<PromptFileInfo['model'], 'stack'> & { stack?: PromptStack }>('model') };
-  const spec = resolvePromptSpec(parse('spec'), model.hiddenSize);
-  return { spec, model, task: parse('task'), metrics: parse('metrics'), trainableParameters: Number(metadata.trainable_parameters), tensors };
+  let spec: ResolvedPromptSpec;
+  try {
+    spec = resolvePromptSpec(parse('spec'), model.hiddenSize);
+    checkStoredTensors(spec, model.hiddenSize, tensors, { materialised: true });
+  } catch (err) {
+    if (err instanceof EngineError) throw invalid(err.message);
+    throw err;
+  }
+  return { spec, model, task: parse('task'), metrics: parse('metrics'), trainableParameters: trainableParameterCount(spec, model.hiddenSize), tensors };
 }
 
 /** The prompt of a file, ready to use on a model of the file's width. */

@@ -135,6 +135,8 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
     const learned = {
       tenantId: job.tenantId,
       jobId,
+      source: 'trained' as const,
+      spec: spec.prompt,
       modelId: job.modelId,
       method: promptSpec.method,
       n: promptSpec.n,

@@ -14,6 +14,8 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import fc from 'fast-check';
+import { createTar } from 'nanotar';
+import { encodePeftAdapter } from '../../src/engine/peft-adapter.js';
 import { fuzzRequests, spec, type FuzzContext, type FuzzRequest } from '../helpers/openapi-arbitraries.js';
 import { assertMatchesSpec } from '../helpers/openapi-responses.js';
 import { startTestService, type TestService } from '../helpers/service.js';
@@ -66,6 +68,8 @@ before(async () => {
     service.deps.store.prompts.create({
       tenantId: tenant.tenantId,
       jobId,
+      source: 'trained',
+      spec: { method: 'pt', n: 4 },
       modelId: 'gpt2-mini',
       method: 'pt',
       n: 4,
@@ -83,6 +87,7 @@ before(async () => {
     ids: { datasets: [classified, qa, othersDataset], jobs: [...jobs, othersJob], prompts },
     validBodies: {
       'POST /v1/jobs': [classifyJob, generateJob, inlineJob],
+      'POST /v1/prompts': [{ model: 'gpt2-mini', format: 'peft', task: 'sst2', file: adapterTar(hidden) }],
       'POST /v1/prompts/{id}/predict': [{ texts: ['a fine film'] }, { inputs: [{ text: 'dull' }, { text: 'fun' }] }],
       'POST /v1/prompts/{id}/generate': [{ texts: ['Capital of Spain?'], maxNewTokens: 2 }, { inputs: [{ question: 'Capital of Peru?' }] }],
     },
@@ -90,6 +95,13 @@ before(async () => {
   };
 });
 after(() => service.close());
+
+/** A PEFT adapter of two prompt rows for a model of width d, as the base64 tar POST /v1/prompts takes. */
+function adapterTar(d: number): string {
+  const X = { shape: [2, d], data: Float32Array.from({ length: 2 * d }, (_, i) => Math.sin(i) * 0.02) };
+  const files = encodePeftAdapter(X, { id: 'gpt2-mini', stack: 'decoder', hiddenSize: d, numHeads: null, numLayers: null }, { kind: 'random' });
+  return Buffer.from(createTar([...files].map(([name, data]) => ({ name, data })))).toString('base64');
+}
 
 /** What can be wrong with an answer (`unsendable`: inject refused to send the request at all). */
 const KINDS = ['5xx', 'off-shape', 'off-spec', 'auth-bypass', 'hang', 'unsendable'] as const;

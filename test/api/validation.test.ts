@@ -45,7 +45,7 @@ test('requests without a valid key are refused with 401', async () => {
 test('GET /v1/models lists the configured models', async () => {
   const response = await call('GET', '/v1/models');
   assert.equal(response.statusCode, 200);
-  assert.deepEqual(response.json(), { items: [{ id: 'gpt2-mini', modelType: 'gpt2', promptStack: 'decoder', vocabSize: 8192, hiddenSize: 256, maxPositions: 128, numLayers: 4 }] });
+  assert.deepEqual(response.json(), { items: [{ id: 'gpt2-mini', modelType: 'gpt2', promptStack: 'decoder', vocabSize: 8192, hiddenSize: 256, maxPositions: 128, numLayers: 4, numHeads: 4 }] });
 });
 
 test('uploads: rows counted and hashed; malformed content, no format and oversized bodies refused', async () => {

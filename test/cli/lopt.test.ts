@@ -46,6 +46,26 @@ test('train writes a prompt file, then eval and predict use it', async () => {
   assert.deepEqual(lines[0].input, { text: 'a gorgeous , witty film' });
   assert.ok(['0', '1'].includes(lines[0].label));
   assert.ok(Math.abs(lines[0].probabilities['0'] + lines[0].probabilities['1'] - 1) < 1e-6);
+
+  // The same prompt as a PEFT adapter folder: its materialised X, with the model's heads and layers.
+  const adapterDir = join(dir, 'adapter');
+  const exported = await lopt('export', '--format', 'peft', PROMPT, adapterDir, '--model', MODEL);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.deepEqual(JSON.parse(exported.stdout), { adapter: adapterDir, files: ['adapter_config.json', 'adapter_model.safetensors'], numVirtualTokens: 4, tokenDim: 256 });
+  const config = JSON.parse(readFileSync(join(adapterDir, 'adapter_config.json'), 'utf8'));
+  assert.deepEqual(
+    [config.peft_type, config.task_type, config.num_virtual_tokens, config.token_dim, config.num_attention_heads, config.num_layers, config.base_model_name_or_path],
+    ['PROMPT_TUNING', 'CAUSAL_LM', 4, 256, 4, 4, 'gpt2-mini'],
+  );
+  const weights = readFileSync(join(adapterDir, 'adapter_model.safetensors'));
+  assert.equal(weights.length, 8 + Number(weights.readBigUInt64LE(0)) + 4 * 256 * 4);
+  const withoutModel = await lopt('export', '--format', 'peft', PROMPT, join(dir, 'adapter-bare'));
+  assert.equal(withoutModel.code, 0, withoutModel.stderr);
+  const bare = JSON.parse(readFileSync(join(dir, 'adapter-bare', 'adapter_config.json'), 'utf8'));
+  assert.deepEqual([bare.num_attention_heads, bare.num_layers], [null, null]);
+  const wrongFormat = await lopt('export', '--format', 'onnx', PROMPT, adapterDir);
+  assert.equal(wrongFormat.code, 2);
+  assert.match(wrongFormat.stderr, /--format must be peft, got "onnx"/);
 });
 
 test('usage mistakes exit 2 with the reason and the usage', async () => {

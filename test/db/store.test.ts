@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { appendFile, cp, readdir, readFile } from 'node:fs/promises';
+import { appendFile, cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
@@ -17,6 +17,7 @@ import { tempDir } from '../helpers/temp-dir.js';
 const SERVER = 'postgresql://postgres@127.0.0.1:5432';
 const DATABASE = 'lopt_test_store';
 const RACE_DATABASE = 'lopt_test_store_race';
+const UPGRADE_DATABASE = 'lopt_test_store_upgrade';
 
 let database: Database;
 let prisma: PrismaClient;
@@ -27,7 +28,7 @@ async function dropDatabases(): Promise<void> {
   const admin = new pg.Client({ connectionString: `${SERVER}/postgres` });
   await admin.connect();
   try {
-    for (const name of [DATABASE, RACE_DATABASE]) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    for (const name of [DATABASE, RACE_DATABASE, UPGRADE_DATABASE]) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   } finally {
     await admin.end();
   }
@@ -131,6 +132,35 @@ test('a migration changed after it was applied is refused', async () => {
   });
 });
 
+test('the prompt-import migration gives stored prompts their job\'s prompt spec, and a deleted job then leaves its prompt', async () => {
+  const url = `${SERVER}/${UPGRADE_DATABASE}`;
+  const before = tempDir();
+  await cp(MIGRATIONS_DIR, before, { recursive: true });
+  await rm(join(before, '20261202000000_prompt_import'), { recursive: true });
+  await applyMigrations(url, undefined, before);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const [tenant, dataset, job, prompt] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const spec = { task: { kind: 'classification' }, prompt: { method: 'lopt1', n: 4, r: 2, seed: 3 }, training: {}, validationFraction: 0.1 };
+    await client.query(`INSERT INTO "Tenant" (id, name) VALUES ($1, 't')`, [tenant]);
+    await client.query(`INSERT INTO "Dataset" (id, "tenantId", name, format, "rowCount", "sizeBytes", sha256, content) VALUES ($1, $2, 'd', 'csv', 0, 0, '', '')`, [dataset, tenant]);
+    await client.query(`INSERT INTO "Job" (id, "tenantId", "modelId", "datasetId", spec, status) VALUES ($1, $2, 'gpt2-mini', $3, $4, 'succeeded')`, [job, tenant, dataset, spec]);
+    await client.query(
+      `INSERT INTO "Prompt" (id, "tenantId", "jobId", "modelId", method, n, r, "trainableParameters", task, metrics, shapes, x) VALUES ($1, $2, $3, 'gpt2-mini', 'lopt1', 4, 2, 8, '{}', '{}', '{}', '')`,
+      [prompt, tenant, job],
+    );
+    assert.deepEqual(await applyMigrations(url), ['20261202000000_prompt_import']);
+    const upgraded = await client.query(`SELECT spec, source, "jobId" FROM "Prompt" WHERE id = $1`, [prompt]);
+    assert.deepEqual(upgraded.rows[0], { spec: spec.prompt, source: 'trained', jobId: job });
+    await client.query(`DELETE FROM "Job" WHERE id = $1`, [job]);
+    const kept = await client.query(`SELECT "jobId" FROM "Prompt" WHERE id = $1`, [prompt]);
+    assert.deepEqual(kept.rows, [{ jobId: null }]);
+  } finally {
+    await client.end();
+  }
+});
+
 test('an API key authenticates by its hash; unknown and revoked keys do not', async () => {
   const { tenantId, keyId, secret } = await store.tenants.createWithKey('acme', 'ci');
   assert.match(secret, /^lopt_[A-Za-z0-9_-]{43}$/);
@@ -174,6 +204,8 @@ test('datasets come back without their content, which is read separately', async
 const promptOf = (owner: { tenantId: string }, jobId: string) => ({
   tenantId: owner.tenantId,
   jobId,
+  source: 'trained' as const,
+  spec: { method: 'pt', n: 1 },
   modelId: 'gpt2-mini',
   method: 'pt',
   n: 1,
@@ -446,6 +478,8 @@ test('prompt tensors round-trip bit for bit, and a second create for the job ret
   const input = {
     tenantId: owner.tenantId,
     jobId: job.id,
+    source: 'trained' as const,
+    spec: { method: 'lopt2', n: 4, r: 2 },
     modelId: 'gpt2-mini',
     method: 'lopt2',
     n: 4,
@@ -488,6 +522,8 @@ test('a prompt without X, with an unknown tensor or a shape that does not fit is
   const base = {
     tenantId: owner.tenantId,
     jobId: job.id,
+    source: 'trained' as const,
+    spec: { method: 'lopt1', n: 2, r: 1 },
     modelId: 'gpt2-mini',
     method: 'lopt1',
     n: 2,

@@ -59,7 +59,7 @@ before(() => initBackend('wasm'));
 
 test('the Llama and Qwen2 folders load with their family and dimensions, and nothing they hold is trainable', async () => {
   for (const family of ['llama', 'qwen2'] as const) {
-    const expected = { vocabSize: 8192, hiddenSize: 64, maxPositions: 128, numLayers: 2 };
+    const expected = { vocabSize: 8192, hiddenSize: 64, maxPositions: 128, numLayers: 2, numHeads: 4 };
     assert.deepEqual(await readModelInfo(source(family)), { modelType: family, promptStack: 'decoder', dims: expected });
     const before = tf.memory().numTensors;
     const model = await loadFrozenModel(source(family));

@@ -34,8 +34,8 @@ before(() => initBackend('wasm'));
 test('both shared models load with their dimensions, and nothing they hold is trainable', async () => {
   const before = tf.memory().numTensors;
   for (const [folder, dims] of [
-    ['gpt2-mini', { vocabSize: 8192, hiddenSize: 256, maxPositions: 128, numLayers: 4 }],
-    ['tiny-gpt2-random', { vocabSize: 50257, hiddenSize: 2, maxPositions: 1024, numLayers: 2 }],
+    ['gpt2-mini', { vocabSize: 8192, hiddenSize: 256, maxPositions: 128, numLayers: 4, numHeads: 4 }],
+    ['tiny-gpt2-random', { vocabSize: 50257, hiddenSize: 2, maxPositions: 1024, numLayers: 2, numHeads: 2 }],
   ] as const) {
     const model = await loadFrozenModel(join(MODELS_DIR, folder));
     assert.deepEqual(model.dims, dims);

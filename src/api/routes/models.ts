@@ -13,6 +13,7 @@ const ModelListSchema = Type.Object({
       hiddenSize: Type.Integer(),
       maxPositions: Type.Integer(),
       numLayers: Type.Integer(),
+      numHeads: Type.Integer(),
     }),
   ),
 });

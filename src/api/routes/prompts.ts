@@ -1,17 +1,21 @@
 import type { FastifyInstance } from 'fastify';
+import { encodePeftAdapter } from '../../engine/peft-adapter.js';
 import { encodePromptFile } from '../../engine/prompt-file.js';
-import { resolvePromptSpec } from '../../engine/prompts/prompt-spec.js';
+import { resolvePromptSpec, type PromptSpec } from '../../engine/prompts/prompt-spec.js';
 import { templateFields } from '../../engine/tasks/template.js';
 import type { TaskSpec } from '../../engine/tasks/task-spec.js';
-import type { JobSpec } from '../../worker/job-spec.js';
+import { packAdapter } from '../adapter-archive.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
+import { importedPrompt, type PromptImportRequest } from '../prompt-import.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
 import {
   GenerateRequestSchema,
   GenerationsSchema,
+  IMPORT_FILE_BYTES,
   PredictionsSchema,
   PredictRequestSchema,
+  PromptImportSchema,
   PromptSchema,
   WeightsJsonSchema,
   WeightsQuerySchema,
@@ -19,6 +23,27 @@ import {
 
 type StoredPrompt = NonNullable<Awaited<ReturnType<ApiDeps['store']['prompts']['findById']>>>;
 const taskOf = (prompt: StoredPrompt) => prompt.task as unknown as TaskSpec;
+const specOf = (prompt: StoredPrompt) => prompt.spec as unknown as PromptSpec;
+
+/** A prompt as the API shows it (its tensors by shape only). */
+const promptView = (prompt: StoredPrompt) => ({
+  id: prompt.id,
+  jobId: prompt.jobId,
+  source: prompt.source,
+  model: prompt.modelId,
+  method: prompt.method,
+  n: prompt.n,
+  r: prompt.r,
+  activation: prompt.activation,
+  trainableParameters: prompt.trainableParameters,
+  shapes: Object.fromEntries(Object.entries(prompt.tensors).map(([name, t]) => [name, t.shape])),
+  task: prompt.task,
+  metrics: prompt.metrics,
+  createdAt: prompt.createdAt.toISOString(),
+});
+
+/** Room for the base64 of an import's file, with the rest of its JSON. */
+const IMPORT_BODY_LIMIT = Math.ceil(IMPORT_FILE_BYTES / 3) * 4 + 64 * 1024;
 type InputsBody = { texts?: string[]; inputs?: Array<Record<string, string>>; maxNewTokens?: number };
 
 /** The inputs of a predict or generate request as template fields. */
@@ -51,29 +76,23 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     };
   };
 
-  app.get<{ Params: { id: string } }>(
-    '/v1/prompts/:id',
-    { schema: { tags: ['prompts'], params: IdParamsSchema, response: { 200: PromptSchema, ...errors(401, 404) } } },
-    async (request) => {
-      const prompt = await findPrompt(request.tenantId, request.params.id);
-      return {
-        id: prompt.id,
-        jobId: prompt.jobId,
-        model: prompt.modelId,
-        method: prompt.method,
-        n: prompt.n,
-        r: prompt.r,
-        activation: prompt.activation,
-        trainableParameters: prompt.trainableParameters,
-        shapes: Object.fromEntries(Object.entries(prompt.tensors).map(([name, t]) => [name, t.shape])),
-        task: prompt.task,
-        metrics: prompt.metrics,
-        createdAt: prompt.createdAt.toISOString(),
-      };
+  app.post<{ Body: PromptImportRequest }>(
+    '/v1/prompts',
+    { bodyLimit: IMPORT_BODY_LIMIT, schema: { tags: ['prompts'], body: PromptImportSchema, response: { 201: PromptSchema, ...errors(400, 401, 404, 413) } } },
+    async (request, reply) => {
+      const model = models.get(request.body.model);
+      const prompt = await store.prompts.create(importedPrompt(request.body, model, request.tenantId));
+      return reply.code(201).send(promptView(prompt));
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'safetensors' } }>(
+  app.get<{ Params: { id: string } }>(
+    '/v1/prompts/:id',
+    { schema: { tags: ['prompts'], params: IdParamsSchema, response: { 200: PromptSchema, ...errors(401, 404) } } },
+    async (request) => promptView(await findPrompt(request.tenantId, request.params.id)),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'safetensors' | 'peft' } }>(
     '/v1/prompts/:id/weights',
     {
       schema: {
@@ -85,15 +104,27 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     },
     async (request, reply) => {
       const prompt = await findPrompt(request.tenantId, request.params.id);
-      if (request.query.format === 'safetensors') {
+      const { format } = request.query;
+      if (format === 'safetensors' || format === 'peft') {
         const model = models.get(prompt.modelId);
-        const job = await store.jobs.findById(request.tenantId, prompt.jobId);
-        const spec = resolvePromptSpec((job!.spec as unknown as JobSpec).prompt, model.dims.hiddenSize);
+        const spec = resolvePromptSpec(specOf(prompt), model.dims.hiddenSize);
+        const modelInfo = { id: model.id, type: model.modelType, hiddenSize: model.dims.hiddenSize, stack: model.promptStack };
+        if (format === 'peft') {
+          const adapter = encodePeftAdapter(
+            prompt.tensors.X!,
+            { ...modelInfo, numHeads: model.dims.numHeads, numLayers: model.dims.numLayers },
+            { kind: spec.init, ...(spec.initText ? { text: spec.initText } : {}) },
+          );
+          return reply
+            .type('application/x-tar')
+            .header('content-disposition', `attachment; filename="prompt-${prompt.id}-peft.tar"`)
+            .send(Buffer.from(packAdapter(`prompt-${prompt.id}`, adapter, prompt.createdAt)));
+        }
         const bytes = encodePromptFile({
           spec,
           trainableParameters: prompt.trainableParameters,
           tensors: new Map(Object.entries(prompt.tensors)),
-          model: { id: model.id, type: model.modelType, hiddenSize: model.dims.hiddenSize, stack: model.promptStack },
+          model: modelInfo,
           task: taskOf(prompt),
           metrics: prompt.metrics as unknown as Record<string, number>,
         });

@@ -1,9 +1,12 @@
 import { Type } from 'typebox';
 import { StringMap } from './common.js';
+import { TaskSchema } from './jobs.js';
+import { TaskIdSchema } from './tasks.js';
 
 export const PromptSchema = Type.Object({
   id: Type.String(),
-  jobId: Type.String(),
+  jobId: Type.Union([Type.String(), Type.Null()], { description: 'The job that trained it; null for an imported prompt or once its job is deleted.' }),
+  source: Type.Union([Type.Literal('trained'), Type.Literal('peft'), Type.Literal('prompt-file')]),
   model: Type.String(),
   method: Type.String(),
   n: Type.Integer(),
@@ -17,7 +20,7 @@ export const PromptSchema = Type.Object({
 });
 
 export const WeightsQuerySchema = Type.Object({
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('safetensors')], { default: 'json' })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('safetensors'), Type.Literal('peft')], { default: 'json' })),
 });
 
 export const WeightsJsonSchema = Type.Object({
@@ -40,3 +43,18 @@ export const PredictionsSchema = Type.Object({
   predictions: Type.Array(Type.Object({ label: Type.String(), probabilities: Type.Record(Type.String(), Type.Number()) })),
 });
 export const GenerationsSchema = Type.Object({ outputs: Type.Array(Type.Object({ text: Type.String() })) });
+
+/** Base64 of at most IMPORT_FILE_BYTES bytes. */
+export const IMPORT_FILE_BYTES = 12 * 1024 * 1024;
+
+export const PromptImportSchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 100 }),
+    format: Type.Union([Type.Literal('peft'), Type.Literal('prompt-file')], {
+      description: 'peft: a tar of a PEFT prompt-tuning adapter folder; prompt-file: a prompt file (safetensors) of lopt train or a download.',
+    }),
+    file: Type.String({ minLength: 1, maxLength: Math.ceil(IMPORT_FILE_BYTES / 3) * 4, description: 'The tar or the prompt file, base64-encoded.' }),
+    task: Type.Optional(Type.Union([TaskSchema, TaskIdSchema], { description: "What the prompt serves; required for a PEFT adapter, a prompt file's own task otherwise." })),
+  },
+  { additionalProperties: false },
+);

@@ -7,7 +7,9 @@ export interface ModelDimensions {
   readonly hiddenSize: number;
   /** Longest sequence, prompt rows included. */
   readonly maxPositions: number;
+  /** Transformer layers (an encoder-decoder's encoder layers) and attention heads, as PEFT's adapter config records them. */
   readonly numLayers: number;
+  readonly numHeads: number;
 }
 
 /**

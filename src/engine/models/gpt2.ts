@@ -84,7 +84,7 @@ export function gpt2Model(config: Gpt2Config, weights: Gpt2Weights, placement: W
   });
   return new CausalDecoder({
     modelType: 'gpt2',
-    dims: { vocabSize: config.vocabSize, hiddenSize: d, maxPositions: config.maxPositions, numLayers: config.numLayers },
+    dims: { vocabSize: config.vocabSize, hiddenSize: d, maxPositions: config.maxPositions, numLayers: config.numLayers, numHeads: config.numHeads },
     embedding: weights.embedding,
     head: weights.head,
     layers,

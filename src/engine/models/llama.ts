@@ -78,7 +78,7 @@ export function llamaModel(config: LlamaConfig, weights: LlamaWeights, placement
   const rotary = { invFreq: rotaryFrequencies(hs, config.ropeTheta, config.ropeScaling), heads: { heads: H + 2 * KV, rotated: H + KV, headSize: hs } };
   return new CausalDecoder({
     modelType: config.modelType,
-    dims: { vocabSize: config.vocabSize, hiddenSize: d, maxPositions: config.maxPositions, numLayers: config.numLayers },
+    dims: { vocabSize: config.vocabSize, hiddenSize: d, maxPositions: config.maxPositions, numLayers: config.numLayers, numHeads: config.numHeads },
     embedding: weights.embedding,
     head: weights.head,
     layers: weights.layers.map((w) => new LlamaLayer(w, config.rmsNormEpsilon, attention, rotary, ops)),

@@ -44,8 +44,8 @@ function family<C extends ModelDimensions>(parts: {
   return {
     promptStack: parts.promptStack,
     dims: (raw, configPath) => {
-      const { vocabSize, hiddenSize, maxPositions, numLayers } = parts.parse(raw, configPath);
-      return { vocabSize, hiddenSize, maxPositions, numLayers };
+      const { vocabSize, hiddenSize, maxPositions, numLayers, numHeads } = parts.parse(raw, configPath);
+      return { vocabSize, hiddenSize, maxPositions, numLayers, numHeads };
     },
     weightBytes: (raw, configPath) => parts.weightBytes(parts.parse(raw, configPath)),
     load: (raw, configPath, weights, placement) => {

@@ -94,7 +94,7 @@ export class T5Model implements FrozenModel {
     this.keptPerCounted = nativeOps ? KEPT_PER_COUNTED.native : KEPT_PER_COUNTED.portable;
     this.inner = config.numHeads * config.headSize;
     this.wordEndTokens = [config.eosTokenId];
-    this.dims = { vocabSize: config.vocabSize, hiddenSize: config.hiddenSize, maxPositions: config.maxPositions, numLayers: config.numLayers };
+    this.dims = { vocabSize: config.vocabSize, hiddenSize: config.hiddenSize, maxPositions: config.maxPositions, numLayers: config.numLayers, numHeads: config.numHeads };
   }
 
   embed(ids: tf.Tensor2D): tf.Tensor3D {

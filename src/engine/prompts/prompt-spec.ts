@@ -81,3 +81,36 @@ export function trainableParameterCount({ method, n, r }: Pick<ResolvedPromptSpe
       return 2 * r * d;
   }
 }
+
+/** Parameter name → expected shape, for a method at width d. */
+export function parameterShapes({ method, n, r }: Pick<ResolvedPromptSpec, 'method' | 'n' | 'r'>, d: number): Record<string, [number, number]> {
+  switch (method) {
+    case 'pt':
+      return { X: [n, d] };
+    case 'lopt1':
+      return { U: [n, r], V: [r, d] };
+    case 'lopt2':
+      return { U: [d, r], V: [r, d] };
+  }
+}
+
+/**
+ * Throws PROMPT_FILE_INVALID unless `tensors` hold what a stored prompt of `spec` at width d
+ * holds, shaped so and finite: its parameters, X0 for lopt2, and (`materialised`) X [n, d].
+ */
+export function checkStoredTensors(
+  spec: ResolvedPromptSpec, d: number, tensors: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>, { materialised }: { materialised: boolean },
+): void {
+  const shapes: Record<string, [number, number]> = {
+    ...parameterShapes(spec, d),
+    ...(spec.method === 'lopt2' ? { X0: [spec.n, d] } : {}),
+    ...(materialised ? { X: [spec.n, d] } : {}),
+  };
+  for (const [name, shape] of Object.entries(shapes)) {
+    const tensor = tensors.get(name);
+    if (!tensor || tensor.shape.join() !== shape.join()) {
+      throw new EngineError('PROMPT_FILE_INVALID', `${spec.method} prompt needs ${name} of shape [${shape.join(', ')}], got ${tensor ? `[${tensor.shape.join(', ')}]` : 'none'}`);
+    }
+    if (!tensor.data.every(Number.isFinite)) throw new EngineError('PROMPT_FILE_INVALID', `${spec.method} prompt's ${name} holds values that are not finite`);
+  }
+}

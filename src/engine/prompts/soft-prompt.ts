@@ -8,7 +8,7 @@ import type { FrozenModel } from '../models/frozen-model.js';
 import type { HostTensor } from '../safetensors.js';
 import { tf } from '../tf.js';
 import { initialRows, lopt2Factors, truncatedSvdFactors } from './prompt-init.js';
-import { trainableParameterCount, type Activation, type ResolvedPromptSpec } from './prompt-spec.js';
+import { checkStoredTensors, parameterShapes, trainableParameterCount, type Activation, type ResolvedPromptSpec } from './prompt-spec.js';
 
 const SIGMA: Record<Activation, (x: tf.Tensor2D) => tf.Tensor2D> = {
   tanh: (x) => tf.tanh(x),
@@ -16,18 +16,6 @@ const SIGMA: Record<Activation, (x: tf.Tensor2D) => tf.Tensor2D> = {
   sigmoid: (x) => tf.sigmoid(x),
   gelu,
 };
-
-/** Parameter name → expected shape, for a method at width d. */
-function parameterShapes({ method, n, r }: ResolvedPromptSpec, d: number): Record<string, [number, number]> {
-  switch (method) {
-    case 'pt':
-      return { X: [n, d] };
-    case 'lopt1':
-      return { U: [n, r], V: [r, d] };
-    case 'lopt2':
-      return { U: [d, r], V: [r, d] };
-  }
-}
 
 let instances = 0;
 
@@ -65,17 +53,11 @@ export class SoftPrompt {
 
   /** A prompt from stored tensors (a prompt file or a checkpoint): its parameters, and X0 for lopt2. */
   static fromHostTensors(spec: ResolvedPromptSpec, d: number, tensors: ReadonlyMap<string, HostTensor>): SoftPrompt {
-    const shapes = { ...parameterShapes(spec, d), ...(spec.method === 'lopt2' ? { X0: [spec.n, d] } : {}) };
+    checkStoredTensors(spec, d, tensors, { materialised: false });
     const loaded: Record<string, tf.Tensor2D> = {};
-    for (const [name, shape] of Object.entries(shapes)) {
-      const tensor = tensors.get(name);
-      if (!tensor || tensor.shape.join() !== shape.join()) {
-        throw new EngineError(
-          'PROMPT_FILE_INVALID',
-          `${spec.method} prompt needs ${name} of shape [${shape.join(', ')}], got ${tensor ? `[${tensor.shape.join(', ')}]` : 'none'}`,
-        );
-      }
-      loaded[name] = tf.tensor2d(tensor.data, shape as [number, number]);
+    for (const name of [...Object.keys(parameterShapes(spec, d)), ...(spec.method === 'lopt2' ? ['X0'] : [])]) {
+      const { shape, data } = tensors.get(name)!;
+      loaded[name] = tf.tensor2d(data, shape as [number, number]);
     }
     const { X0, ...params } = loaded;
     return SoftPrompt.adopt(spec, d, params, X0);

@@ -1,0 +1,10 @@
+-- Prompts outlive their jobs (a deleted job leaves its prompt), and an imported prompt has none.
+ALTER TABLE "Prompt" DROP CONSTRAINT "Prompt_jobId_fkey";
+ALTER TABLE "Prompt" ALTER COLUMN "jobId" DROP NOT NULL;
+ALTER TABLE "Prompt" ADD CONSTRAINT "Prompt_jobId_fkey" FOREIGN KEY ("jobId") REFERENCES "Job"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- How each prompt came, and its spec beside it (until now read from its job's).
+ALTER TABLE "Prompt" ADD COLUMN "source" TEXT NOT NULL DEFAULT 'trained';
+ALTER TABLE "Prompt" ADD COLUMN "spec" JSONB;
+UPDATE "Prompt" AS p SET "spec" = j."spec" -> 'prompt' FROM "Job" AS j WHERE p."jobId" = j."id";
+ALTER TABLE "Prompt" ALTER COLUMN "spec" SET NOT NULL;
