@@ -1,6 +1,6 @@
 /** Tuning jobs: idempotent creation, tenant-scoped reads and pages, and the worker's state changes. */
 import type { Job, JobStatus, PrismaClient } from './generated/client.js';
-import { InvalidCursorError } from './invalid-cursor-error.js';
+import { afterCursor, NEWEST_FIRST, pageOf, type Page, type PageQuery } from './newest-first-page.js';
 import { jsonInput } from './prisma-inputs.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import { isUuid } from './uuid.js';
@@ -15,11 +15,8 @@ export interface NewJob {
   idempotencyKey: string | null;
 }
 
-export interface JobPageQuery {
+export interface JobPageQuery extends PageQuery {
   status?: JobStatus;
-  /** The id of the last job of the previous page. */
-  cursor?: string;
-  limit: number;
 }
 
 export interface JobError {
@@ -33,15 +30,6 @@ const UNFINISHED: JobStatus[] = ['queued', 'running'];
 const CANCELLED_BEFORE_START: JobError = { code: 'CANCELLED', message: 'cancelled before it started' };
 
 export function createJobsRepository(prisma: PrismaClient) {
-  /** The cursor's position in the newest-first order; throws InvalidCursorError when it is not the tenant's job. */
-  async function cursorPosition(tenantId: string, cursor: string): Promise<{ id: string; createdAt: Date }> {
-    const job = isUuid(cursor)
-      ? await prisma.job.findFirst({ where: { id: cursor, tenantId }, select: { id: true, createdAt: true } })
-      : null;
-    if (!job) throw new InvalidCursorError(cursor);
-    return job;
-  }
-
   return {
     /** With an idempotency key the tenant used before, the job it created then, and `created: false`. */
     async create({ spec, ...fields }: NewJob): Promise<{ job: Job; created: boolean }> {
@@ -69,22 +57,15 @@ export function createJobsRepository(prisma: PrismaClient) {
     },
 
     /** Newest first. Throws InvalidCursorError (400 INVALID_CURSOR) for a cursor that is not the tenant's job. */
-    async list(tenantId: string, { status, cursor, limit }: JobPageQuery): Promise<{ items: Job[]; nextCursor: string | null }> {
-      // Keyset on (createdAt, id) rather than Prisma's cursor, so a job that changed status since the
-      // previous page still marks where the next one starts.
-      const after = cursor === undefined ? undefined : await cursorPosition(tenantId, cursor);
-      const rows = await prisma.job.findMany({
-        where: {
-          tenantId,
-          status,
-          OR: after && [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: limit + 1,
-      });
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return { items, nextCursor: rows.length > limit && last ? last.id : null };
+    async list(tenantId: string, { status, cursor, limit }: JobPageQuery): Promise<Page<Job>> {
+      const after = await afterCursor(cursor, 'job', (id) => prisma.job.findFirst({ where: { id, tenantId }, select: { id: true, createdAt: true } }));
+      return pageOf(await prisma.job.findMany({ where: { tenantId, status, ...after }, orderBy: [...NEWEST_FIRST], take: limit + 1 }), limit);
+    },
+
+    /** Deletes the tenant's job, with its metrics and checkpoint (its prompt stays); false when there was none. */
+    async delete(tenantId: string, id: string): Promise<boolean> {
+      if (!isUuid(id)) return false;
+      return (await prisma.job.deleteMany({ where: { id, tenantId } })).count > 0;
     },
 
     /**

@@ -5,6 +5,7 @@
 import type { Prisma, Prompt, PrismaClient } from './generated/client.js';
 import { bytesToFloat32, float32ToBytes } from './float32-bytes.js';
 import { jsonInput } from './prisma-inputs.js';
+import { afterCursor, NEWEST_FIRST, pageOf, type Page, type PageQuery } from './newest-first-page.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import { isUuid } from './uuid.js';
 
@@ -36,6 +37,17 @@ export interface NewPrompt {
 }
 
 export type StoredPrompt = Omit<Prompt, TensorColumn> & { tensors: Record<string, Tensor> };
+/** A prompt without its tensors (their shapes are in `shapes`), as listings show it. */
+export type PromptSummary = Omit<Prompt, TensorColumn>;
+
+export interface PromptPageQuery extends PageQuery {
+  modelId?: string;
+  method?: string;
+  jobId?: string;
+  source?: PromptSource;
+}
+
+const WITHOUT_TENSORS = { u: true, v: true, x0: true, x: true } as const;
 
 const TENSOR_COLUMNS = { U: 'u', V: 'v', X0: 'x0', X: 'x' } as const;
 type TensorName = keyof typeof TENSOR_COLUMNS;
@@ -105,6 +117,20 @@ export function createPromptsRepository(prisma: PrismaClient) {
     },
 
     findByJobId,
+
+    /** Newest first, without tensors. Throws InvalidCursorError for a cursor that is not the tenant's prompt. */
+    async list(tenantId: string, { modelId, method, jobId, source, cursor, limit }: PromptPageQuery): Promise<Page<PromptSummary>> {
+      if (jobId !== undefined && !isUuid(jobId)) return { items: [], nextCursor: null };
+      const after = await afterCursor(cursor, 'prompt', (id) => prisma.prompt.findFirst({ where: { id, tenantId }, select: { id: true, createdAt: true } }));
+      const rows = await prisma.prompt.findMany({ where: { tenantId, modelId, method, jobId, source, ...after }, orderBy: [...NEWEST_FIRST], take: limit + 1, omit: WITHOUT_TENSORS });
+      return pageOf(rows, limit);
+    },
+
+    /** Deletes the tenant's prompt; false when there was none. */
+    async delete(tenantId: string, id: string): Promise<boolean> {
+      if (!isUuid(id)) return false;
+      return (await prisma.prompt.deleteMany({ where: { id, tenantId } })).count > 0;
+    },
 
     /** The id of a job's prompt, without reading its tensors. */
     async idForJob(jobId: string): Promise<string | null> {

@@ -88,7 +88,7 @@ export async function startLocalService(options: { repoDir: string; workers: num
   try {
     const url = `http://127.0.0.1:${port}`;
     await waitUntilReady(url, exited, logFile);
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/db/create-key-cli.ts', '--tenant', 'paper-eval'], { cwd: options.repoDir, env });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/db/keys-cli.ts', 'create', '--tenant', 'paper-eval'], { cwd: options.repoDir, env });
     const { apiKey } = JSON.parse(stdout) as { apiKey: string };
     return { url, apiKey, logFile, close };
   } catch (err) {

@@ -69,9 +69,9 @@ export async function processTrainJob(deps: TrainProcessorDeps, run: JobRun): Pr
     throw await run.handBack(`this worker does not load model ${job.modelId}; one that does takes the job`, NOT_SERVED_DELAY_MS);
   }
   const spec = job.spec as unknown as JobSpec;
-  const readRows = async (datasetId: string) => {
-    const content = await storeCall('read the dataset', () => store.datasets.content(null, datasetId));
-    if (!content) throw new EngineError('DATASET_INVALID', `dataset ${datasetId} no longer exists`);
+  const readRows = async (datasetId: string | null) => {
+    const content = datasetId === null ? null : await storeCall('read the dataset', () => store.datasets.content(null, datasetId));
+    if (!content) throw new EngineError('DATASET_INVALID', `the job's dataset${datasetId ? ` ${datasetId}` : ''} was deleted`);
     return storedRows(content);
   };
   let lease: JobLease | null = null;

@@ -40,7 +40,7 @@ test('assertMatchesSpec rejects other bodies, listing what is wrong', () => {
 
 test('assertMatchesSpec refuses responses the spec does not declare', () => {
   assert.throws(() => assertMatchesSpec('GET', '/healthz', 500, {}), /declares no 500 response for GET \/healthz/);
-  assert.throws(() => assertMatchesSpec('DELETE', '/v1/jobs/{id}', 200, {}), /no operation DELETE \/v1\/jobs\/\{id\}/);
+  assert.throws(() => assertMatchesSpec('PUT', '/v1/jobs/{id}', 200, {}), /no operation PUT \/v1\/jobs\/\{id\}/);
 });
 
 test('every JSON response in openapi.yaml compiles', () => {

@@ -136,7 +136,7 @@ test('the prompt-import migration gives stored prompts their job\'s prompt spec,
   const url = `${SERVER}/${UPGRADE_DATABASE}`;
   const before = tempDir();
   await cp(MIGRATIONS_DIR, before, { recursive: true });
-  await rm(join(before, '20261202000000_prompt_import'), { recursive: true });
+  await rm(join(before, '20261202000000_prompt_import_and_deletes'), { recursive: true });
   await applyMigrations(url, undefined, before);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -150,7 +150,7 @@ test('the prompt-import migration gives stored prompts their job\'s prompt spec,
       `INSERT INTO "Prompt" (id, "tenantId", "jobId", "modelId", method, n, r, "trainableParameters", task, metrics, shapes, x) VALUES ($1, $2, $3, 'gpt2-mini', 'lopt1', 4, 2, 8, '{}', '{}', '{}', '')`,
       [prompt, tenant, job],
     );
-    assert.deepEqual(await applyMigrations(url), ['20261202000000_prompt_import']);
+    assert.deepEqual(await applyMigrations(url), ['20261202000000_prompt_import_and_deletes']);
     const upgraded = await client.query(`SELECT spec, source, "jobId" FROM "Prompt" WHERE id = $1`, [prompt]);
     assert.deepEqual(upgraded.rows[0], { spec: spec.prompt, source: 'trained', jobId: job });
     await client.query(`DELETE FROM "Job" WHERE id = $1`, [job]);

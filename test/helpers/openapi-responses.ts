@@ -34,7 +34,8 @@ const compiled = new Map<string, ValidateFunction>();
 /**
  * Asserts that `body` matches the JSON response openapi.yaml declares for `method path` (a
  * template such as `/v1/jobs/{id}`) and `status`; throws an AssertionError listing what does
- * not, or saying that the spec declares no such response.
+ * not, or saying that the spec declares no such response. An `undefined` body is no body at all,
+ * which only a response the spec gives no content (a 204) may have.
  */
 export function assertMatchesSpec(method: string, path: string, status: number, body: unknown): void {
   const operation = `${method.toUpperCase()} ${path}`;
@@ -46,7 +47,12 @@ export function assertMatchesSpec(method: string, path: string, status: number, 
   const shared = declared.$ref && /^#\/components\/responses\/([^/]+)$/.exec(declared.$ref)?.[1];
   const response = shared ? spec.components?.responses?.[shared] : declared;
   const location = shared ? pointer('components', 'responses', shared) : pointer('paths', path, method.toLowerCase(), 'responses', String(status));
-  if (!response?.content?.['application/json']?.schema) throw new AssertionError({ message: `${operation} ${status}: openapi.yaml declares no JSON body` });
+  if (!response?.content) {
+    if (body === undefined) return;
+    throw new AssertionError({ message: `${operation} ${status}: openapi.yaml declares no body, but one came`, actual: body });
+  }
+  if (!response.content['application/json']?.schema) throw new AssertionError({ message: `${operation} ${status}: openapi.yaml declares no JSON body` });
+  if (body === undefined) throw new AssertionError({ message: `${operation} ${status}: openapi.yaml declares a JSON body, but none came` });
 
   const ref = `${SPEC_ID}#${location}${pointer('content', 'application/json', 'schema')}`;
   let validate = compiled.get(ref);

@@ -36,7 +36,7 @@ export const tinySentimentJob = (datasetId: string, overrides: object = {}) => (
   ...overrides,
 });
 
-/** A JSON response of the API: its status and body. */
+/** A response of the API: its status and JSON body ({} for none, as a 204 has). */
 export interface ApiResponse {
   readonly status: number;
   readonly body: Record<string, any>;
@@ -56,7 +56,7 @@ export interface TestService {
    * A request through the in-process API with `key`; its JSON body is checked against the schema
    * openapi.yaml gives for `route` and the status. A string payload goes as it is, with `contentType`.
    */
-  call(key: string, method: 'GET' | 'POST', url: string, route: string, payload?: object | string, contentType?: string): Promise<ApiResponse>;
+  call(key: string, method: 'GET' | 'POST' | 'DELETE', url: string, route: string, payload?: object | string, contentType?: string): Promise<ApiResponse>;
   /** Polls the job until it is succeeded, failed or cancelled; returns it then. */
   finishedJob(key: string, jobId: string, timeoutMs?: number): Promise<Record<string, any>>;
   /** Downloads a prompt's safetensors file into `dir`; returns its path. */
@@ -105,9 +105,9 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
   const call: TestService['call'] = async (key, method, url, route, payload, contentType) => {
     const headers = { authorization: `Bearer ${key}`, ...(contentType ? { 'content-type': contentType } : {}) };
     const response = await app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
-    const body = response.json() as Record<string, any>;
+    const body = response.body === '' ? undefined : (response.json() as Record<string, any>);
     assertMatchesSpec(method, route, response.statusCode, body);
-    return { status: response.statusCode, body };
+    return { status: response.statusCode, body: body ?? {} };
   };
 
   return {

@@ -6,13 +6,14 @@
  */
 import { Readable } from 'node:stream';
 import { errorCodes, type FastifyInstance, type FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import type { DatasetFormat } from '../../engine/datasets/dataset-row.js';
 import { TASK_CATALOG, type DatasetReading } from '../../engine/tasks/task-catalog.js';
 import { UploadRefused, type UploadRefusalReason } from '../../uploads/upload-parsers.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
-import { DatasetQuerySchema, DatasetSchema, type DatasetQuery } from '../schemas/datasets.js';
+import { DatasetListQuerySchema, DatasetListSchema, DatasetQuerySchema, DatasetSchema, type DatasetQuery } from '../schemas/datasets.js';
 
 const FORMAT_OF_TYPE: Record<string, DatasetFormat> = {
   'application/x-ndjson': 'jsonl',
@@ -95,6 +96,28 @@ export async function datasetRoutes(app: FastifyInstance, { deps }: { deps: ApiD
       });
       const dataset = await store.datasets.create({ tenantId: request.tenantId, name, format, columns, ...upload });
       return reply.code(201).send(toDataset(dataset));
+    },
+  );
+
+  app.get<{ Querystring: { cursor?: string; limit?: number } }>(
+    '/v1/datasets',
+    { schema: { tags: ['datasets'], querystring: DatasetListQuerySchema, response: { 200: DatasetListSchema, ...errors(400, 401) } } },
+    async (request) => {
+      const { cursor, limit = 20 } = request.query;
+      const page = await store.datasets.list(request.tenantId, { ...(cursor ? { cursor } : {}), limit });
+      return { items: page.items.map(toDataset), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/datasets/:id',
+    { schema: { tags: ['datasets'], params: IdParamsSchema, response: { 204: Type.Null(), ...errors(401, 409) } } },
+    async (request, reply) => {
+      const deletion = await store.datasets.delete(request.tenantId, request.params.id);
+      if (deletion.outcome === 'in-use') {
+        throw new ApiError(409, 'DATASET_IN_USE', `jobs that have not ended use the dataset: ${deletion.jobIds.join(', ')}; cancel them or wait for them to end`, { jobIds: deletion.jobIds });
+      }
+      return reply.code(204).send();
     },
   );
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import type { Job } from '../../db/generated/client.js';
+import { isForeignKeyViolation } from '../../db/prisma-errors.js';
 import { publishCancel } from '../../queue/cancel-channel.js';
 import { isQueueUnavailable } from '../../queue/queue-unavailable.js';
 import { enqueueTraining } from '../../queue/train-queue.js';
@@ -94,15 +96,13 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       const validation = body.validationDatasetId ? await checkDataset(tenantId, body.validationDatasetId, requested, 'validation dataset') : null;
       const spec = fitJobToLimits(requested, model, { train, validation }, deps.jobLimits);
 
-      const { job, created } = await store.jobs.create({
-        tenantId,
-        modelId: model.id,
-        datasetId: dataset.id,
-        validationDatasetId: body.validationDatasetId ?? null,
-        spec,
-        totalSteps: null,
-        idempotencyKey,
-      });
+      const { job, created } = await store.jobs
+        .create({ tenantId, modelId: model.id, datasetId: dataset.id, validationDatasetId: body.validationDatasetId ?? null, spec, totalSteps: null, idempotencyKey })
+        .catch((err: unknown) => {
+          // A dataset deleted while this request was being checked.
+          if (isForeignKeyViolation(err)) throw notFound('dataset', body.validationDatasetId ? `${dataset.id} or ${body.validationDatasetId}` : dataset.id);
+          throw err;
+        });
       if (created) await enqueue(job.id, idempotencyKey !== null);
       return reply.code(created ? 202 : 200).send(await toJob(job));
     },
@@ -162,6 +162,20 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       if (!job) throw notFound('job', request.params.id);
       await passOnCancel(job);
       return toJob(job);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/jobs/:id',
+    { schema: { tags: ['jobs'], params: IdParamsSchema, response: { 204: Type.Null(), ...errors(401, 503) } } },
+    async (request, reply) => {
+      // Cancelled first, so its worker stops and the queue lets go of it; then the row, with its metrics and checkpoint.
+      const job = await store.jobs.requestCancel(request.tenantId, request.params.id);
+      if (job) {
+        await passOnCancel(job);
+        await store.jobs.delete(request.tenantId, job.id);
+      }
+      return reply.code(204).send();
     },
   );
 

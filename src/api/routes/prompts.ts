@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { encodePeftAdapter } from '../../engine/peft-adapter.js';
 import { encodePromptFile } from '../../engine/prompt-file.js';
 import { resolvePromptSpec, type PromptSpec } from '../../engine/prompts/prompt-spec.js';
 import { templateFields } from '../../engine/tasks/template.js';
 import type { TaskSpec } from '../../engine/tasks/task-spec.js';
+import type { PromptSource, PromptSummary } from '../../db/prompts-repository.js';
 import { packAdapter } from '../adapter-archive.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
@@ -16,17 +18,20 @@ import {
   PredictionsSchema,
   PredictRequestSchema,
   PromptImportSchema,
+  PromptListQuerySchema,
+  PromptListSchema,
   PromptSchema,
   WeightsJsonSchema,
   WeightsQuerySchema,
 } from '../schemas/prompts.js';
 
 type StoredPrompt = NonNullable<Awaited<ReturnType<ApiDeps['store']['prompts']['findById']>>>;
+type PromptListQuery = { model?: string; method?: string; jobId?: string; source?: PromptSource; cursor?: string; limit?: number };
 const taskOf = (prompt: StoredPrompt) => prompt.task as unknown as TaskSpec;
 const specOf = (prompt: StoredPrompt) => prompt.spec as unknown as PromptSpec;
 
 /** A prompt as the API shows it (its tensors by shape only). */
-const promptView = (prompt: StoredPrompt) => ({
+const promptView = (prompt: PromptSummary) => ({
   id: prompt.id,
   jobId: prompt.jobId,
   source: prompt.source,
@@ -36,7 +41,7 @@ const promptView = (prompt: StoredPrompt) => ({
   r: prompt.r,
   activation: prompt.activation,
   trainableParameters: prompt.trainableParameters,
-  shapes: Object.fromEntries(Object.entries(prompt.tensors).map(([name, t]) => [name, t.shape])),
+  shapes: prompt.shapes,
   task: prompt.task,
   metrics: prompt.metrics,
   createdAt: prompt.createdAt.toISOString(),
@@ -86,10 +91,29 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     },
   );
 
+  app.get<{ Querystring: PromptListQuery }>(
+    '/v1/prompts',
+    { schema: { tags: ['prompts'], querystring: PromptListQuerySchema, response: { 200: PromptListSchema, ...errors(400, 401) } } },
+    async (request) => {
+      const { model, method, jobId, source, cursor, limit = 20 } = request.query;
+      const page = await store.prompts.list(request.tenantId, { ...(model ? { modelId: model } : {}), ...(method ? { method } : {}), ...(jobId ? { jobId } : {}), ...(source ? { source } : {}), ...(cursor ? { cursor } : {}), limit });
+      return { items: page.items.map(promptView), nextCursor: page.nextCursor };
+    },
+  );
+
   app.get<{ Params: { id: string } }>(
     '/v1/prompts/:id',
     { schema: { tags: ['prompts'], params: IdParamsSchema, response: { 200: PromptSchema, ...errors(401, 404) } } },
     async (request) => promptView(await findPrompt(request.tenantId, request.params.id)),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/prompts/:id',
+    { schema: { tags: ['prompts'], params: IdParamsSchema, response: { 204: Type.Null(), ...errors(401) } } },
+    async (request, reply) => {
+      await store.prompts.delete(request.tenantId, request.params.id);
+      return reply.code(204).send();
+    },
   );
 
   app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'safetensors' | 'peft' } }>(

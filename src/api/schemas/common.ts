@@ -25,5 +25,14 @@ export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map
 export const StringMap = <V extends TSchema>(key: TSchema, value: V, options: Record<string, unknown> = {}) =>
   Type.Unsafe<Record<string, Static<V>>>({ type: 'object', propertyNames: key, additionalProperties: value, ...options });
 
+/** A listing's page: `cursor` is the previous page's `nextCursor`. */
+export const PAGE_QUERY = {
+  cursor: Type.Optional(Type.String({ maxLength: 100 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+};
+
+/** A newest-first page of `item`s and the cursor of the next (null after the last). */
+export const PageSchema = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
 /** The largest step or count PostgreSQL's int columns hold: query numbers above it are refused, not passed to the store. */
 export const MAX_INT4 = 2 ** 31 - 1;

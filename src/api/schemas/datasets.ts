@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { PAGE_QUERY, PageSchema } from './common.js';
 import { TaskIdSchema } from './tasks.js';
 
 export const DatasetQuerySchema = Type.Object({
@@ -20,3 +21,6 @@ export const DatasetSchema = Type.Object({
   sha256: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
 });
+
+export const DatasetListQuerySchema = Type.Object(PAGE_QUERY);
+export const DatasetListSchema = PageSchema(DatasetSchema);

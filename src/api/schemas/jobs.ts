@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { MAX_INT4, StringMap } from './common.js';
+import { MAX_INT4, PAGE_QUERY, PageSchema, StringMap } from './common.js';
 import { TaskIdSchema } from './tasks.js';
 
 const Field = Type.String({ pattern: '^\\w+$', maxLength: 64 });
@@ -73,7 +73,7 @@ export const JobSchema = Type.Object({
   id: Type.String(),
   status: Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
   model: Type.String(),
-  datasetId: Type.String(),
+  datasetId: Nullable(Type.String({ description: 'Null once the dataset was deleted (after the job ended).' })),
   validationDatasetId: Nullable(Type.String()),
   spec: Type.Unknown({ description: 'The accepted request: task, prompt spec, hyperparameters, validation fraction.' }),
   trainableParameters: Nullable(Type.Integer()),
@@ -98,11 +98,10 @@ export const JobSchema = Type.Object({
 
 export const JobListQuerySchema = Type.Object({
   status: Type.Optional(Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s)))),
-  cursor: Type.Optional(Type.String({ maxLength: 100 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  ...PAGE_QUERY,
 });
 
-export const JobListSchema = Type.Object({ items: Type.Array(JobSchema), nextCursor: Nullable(Type.String()) });
+export const JobListSchema = PageSchema(JobSchema);
 
 export const MetricsQuerySchema = Type.Object({
   split: Type.Optional(Type.Union([Type.Literal('train'), Type.Literal('validation')])),

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { StringMap } from './common.js';
+import { PAGE_QUERY, PageSchema, StringMap } from './common.js';
 import { TaskSchema } from './jobs.js';
 import { TaskIdSchema } from './tasks.js';
 
@@ -58,3 +58,12 @@ export const PromptImportSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const PromptListQuerySchema = Type.Object({
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  method: Type.Optional(Type.Union([Type.Literal('pt'), Type.Literal('lopt1'), Type.Literal('lopt2')])),
+  jobId: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  source: Type.Optional(Type.Union([Type.Literal('trained'), Type.Literal('peft'), Type.Literal('prompt-file')])),
+  ...PAGE_QUERY,
+});
+export const PromptListSchema = PageSchema(PromptSchema);
