@@ -48,6 +48,8 @@ export interface Config {
   readonly uploadQueue: number;
   /** Longest an upload may take, from its arrival (waiting included) to parsed. @defaultValue `120000` */
   readonly uploadTimeoutMs: number;
+  /** Job event streams (Server-Sent Events) an API process holds open at once; more are answered 503 STREAMS_BUSY. @defaultValue `1000` */
+  readonly maxEventStreams: number;
   /** Worker processes the start command runs beside the API. @defaultValue `1` */
   readonly workers: number;
   /** A worker checkpoints a job every this many steps. @defaultValue `25` */
@@ -152,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     memoryLimitBytes: memoryLimitMb === undefined ? undefined : memoryLimitMb * 2 ** 20,
     jobLimits: readJobLimits(env),
     maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),
+    maxEventStreams: integer(env, 'LOPT_MAX_EVENT_STREAMS', 1000, 1),
     maxUploadRows: integer(env, 'LOPT_MAX_UPLOAD_ROWS', 200_000, 1),
     maxUploadFields: integer(env, 'LOPT_MAX_UPLOAD_FIELDS', 100, 1),
     maxUploadLineBytes: integer(env, 'LOPT_MAX_UPLOAD_LINE_BYTES', 1024 * 1024, 1),

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
 import type { InferenceService } from '../inference/inference-service.js';
+import type { JobEventListener } from '../queue/job-event-channel.js';
 import type { TrainJobData } from '../queue/train-queue.js';
 import type { UploadParsers } from '../uploads/upload-parsers.js';
 import type { JobLimits } from './job-limits.js';
@@ -15,6 +16,10 @@ export interface ApiDeps {
   /** For cancel messages and readiness. */
   readonly redis: Redis;
   readonly queuePrefix: string;
+  /** Wakes the job event streams of this replica when any process commits events. */
+  readonly jobEvents: JobEventListener;
+  /** Event streams this process holds open at once. */
+  readonly maxEventStreams: number;
   readonly inference: InferenceService;
   /** Dataset uploads are read and checked in these threads, off the event loop. */
   readonly uploadParsers: UploadParsers;

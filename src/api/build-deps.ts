@@ -4,7 +4,8 @@ import { backendOptionsOf, type Config } from '../config.js';
 import { connectDatabase } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
 import { startInferenceThread } from '../inference/inference-service.js';
-import { apiConnection } from '../queue/redis-connections.js';
+import { jobEventPublisher, listenForJobEvents } from '../queue/job-event-channel.js';
+import { apiConnection, workerConnection } from '../queue/redis-connections.js';
 import { createTrainQueue } from '../queue/train-queue.js';
 import { createUploadParsers } from '../uploads/upload-parsers.js';
 import type { ApiDeps } from './api-deps.js';
@@ -16,12 +17,16 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
   const onRedisError = (err: Error) => log.warn({ err: err.message }, 'Redis connection error; reconnecting');
   const redis = apiConnection(config.redisUrl).on('error', onRedisError);
   const queueConnection = apiConnection(config.redisUrl).on('error', onRedisError);
+  const eventsConnection = workerConnection(config.redisUrl).on('error', onRedisError);
+  const jobEvents = listenForJobEvents(eventsConnection, config.queuePrefix, onRedisError);
   const trainQueue = createTrainQueue(queueConnection, config.queuePrefix);
   trainQueue.on('error', onRedisError);
   const uploadParsers = createUploadParsers(config);
   const inference = startInferenceThread(config.inferenceModels, config.backend, backendOptionsOf(config));
   const deps: ApiDeps = {
-    store: createStore(database),
+    store: createStore(database, { onJobEvent: jobEventPublisher(redis, config.queuePrefix, onRedisError) }),
+    jobEvents,
+    maxEventStreams: config.maxEventStreams,
     models: await createModelRegistry(config.models),
     trainQueue,
     redis,
@@ -38,6 +43,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
       await trainQueue.close();
       // quit() needs a live connection; during a Redis outage there is none to close politely.
       const closeRedis = (connection: typeof redis) => connection.quit().catch(() => connection.disconnect());
+      await jobEvents.close();
       await Promise.all([closeRedis(queueConnection), closeRedis(redis), database.close()]);
     },
   };

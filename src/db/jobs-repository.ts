@@ -1,5 +1,6 @@
 /** Tuning jobs: idempotent creation, tenant-scoped reads and pages, and the worker's state changes. */
 import type { Job, JobStatus, PrismaClient } from './generated/client.js';
+import { appendJobEvent, statusEvent } from './job-events.js';
 import { afterCursor, NEWEST_FIRST, pageOf, type Page, type PageQuery } from './newest-first-page.js';
 import { jsonInput } from './prisma-inputs.js';
 import { isUniqueViolation } from './prisma-errors.js';
@@ -29,12 +30,24 @@ export type FinalJobStatus = Extract<JobStatus, 'succeeded' | 'failed' | 'cancel
 const UNFINISHED: JobStatus[] = ['queued', 'running'];
 const CANCELLED_BEFORE_START: JobError = { code: 'CANCELLED', message: 'cancelled before it started' };
 
-export function createJobsRepository(prisma: PrismaClient) {
+/** The event of a job ended `failed` or `cancelled` with `error`. */
+export const endEvent = (status: Exclude<FinalJobStatus, 'succeeded'>, error: JobError) =>
+  statusEvent(status, error.message, status === 'failed' ? 'error' : 'info', { error });
+
+/** Told the id of a job whose log grew, once the events are committed (the API's streams listen). */
+export type JobEventNotifier = (jobId: string) => void;
+
+export function createJobsRepository(prisma: PrismaClient, notify: JobEventNotifier) {
   return {
     /** With an idempotency key the tenant used before, the job it created then, and `created: false`. */
     async create({ spec, ...fields }: NewJob): Promise<{ job: Job; created: boolean }> {
       try {
-        return { job: await prisma.job.create({ data: { ...fields, spec: jsonInput(spec) } }), created: true };
+        const queued = statusEvent('queued', 'the job is queued');
+        const job = await prisma.job.create({
+          data: { ...fields, spec: jsonInput(spec), eventSeq: 1, events: { create: { seq: 1, level: queued.level, type: queued.type, message: queued.message, data: jsonInput(queued.data!) } } },
+        });
+        notify(job.id);
+        return { job, created: true };
       } catch (err) {
         // The unique (tenantId, idempotencyKey) settles concurrent requests carrying the same key.
         if (fields.idempotencyKey === null || !isUniqueViolation(err)) throw err;
@@ -74,15 +87,19 @@ export function createJobsRepository(prisma: PrismaClient) {
      */
     async endUnfinished(id: string, status: Exclude<FinalJobStatus, 'succeeded'>, error: JobError): Promise<boolean> {
       if (!isUuid(id)) return false;
-      return prisma.$transaction(async (tx) => {
+      const ended = await prisma.$transaction(async (tx) => {
         const { count } = await tx.job.updateMany({
           where: { id, status: { in: UNFINISHED } },
           data: { status, finishedAt: new Date(), error: jsonInput(error), lease: { increment: 1 } },
         });
+        if (count === 0) return false;
         // An ended job resumes no more: its checkpoint goes with it.
-        if (count > 0) await tx.checkpoint.deleteMany({ where: { jobId: id } });
-        return count > 0;
+        await tx.checkpoint.deleteMany({ where: { jobId: id } });
+        await appendJobEvent(tx, id, endEvent(status, error));
+        return true;
       });
+      if (ended) notify(id);
+      return ended;
     },
 
     /** Jobs not yet ended, oldest first: what the reconciler compares with the queue. */
@@ -99,14 +116,17 @@ export function createJobsRepository(prisma: PrismaClient) {
     async requestCancel(tenantId: string, id: string): Promise<Job | null> {
       if (!isUuid(id)) return null;
       // Each update matches on the status it changes, so a job the worker starts in between is still flagged.
-      const [, , job] = await prisma.$transaction([
-        prisma.job.updateMany({
+      const { job, logged } = await prisma.$transaction(async (tx) => {
+        const cancelled = await tx.job.updateMany({
           where: { id, tenantId, status: 'queued' },
           data: { status: 'cancelled', cancelRequested: true, finishedAt: new Date(), error: jsonInput(CANCELLED_BEFORE_START) },
-        }),
-        prisma.job.updateMany({ where: { id, tenantId, status: 'running' }, data: { cancelRequested: true } }),
-        prisma.job.findFirst({ where: { id, tenantId } }),
-      ]);
+        });
+        const flagged = cancelled.count > 0 ? 0 : (await tx.job.updateMany({ where: { id, tenantId, status: 'running', cancelRequested: false }, data: { cancelRequested: true } })).count;
+        if (cancelled.count > 0) await appendJobEvent(tx, id, endEvent('cancelled', CANCELLED_BEFORE_START));
+        if (flagged > 0) await appendJobEvent(tx, id, { level: 'info', type: 'message', message: 'cancel requested: the worker stops the job' });
+        return { job: await tx.job.findFirst({ where: { id, tenantId } }), logged: cancelled.count + flagged > 0 };
+      });
+      if (logged) notify(id);
       return job;
     },
   };
