@@ -10,6 +10,7 @@ import { answerClientError, answerFrameworkError, registerErrorHandlers } from '
 import { auth } from './plugins/auth.js';
 import { storableStrings } from './plugins/storable-strings.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { evaluationRoutes } from './routes/evaluations.js';
 import { healthRoutes } from './routes/health.js';
 import { jobEventRoutes } from './routes/job-events.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -29,7 +30,7 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
   app.get('/openapi.yaml', { schema: { hide: true } }, (_request, reply) => reply.type('application/yaml').send(spec));
   await app.register(auth, { store: deps.store });
   await app.register(storableStrings);
-  for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, jobEventRoutes, promptRoutes]) await app.register(routes, { deps });
+  for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, jobEventRoutes, promptRoutes, evaluationRoutes]) await app.register(routes, { deps });
 });
 
 /** The HTTP API without a listening socket, so tests can `inject` requests. */

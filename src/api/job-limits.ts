@@ -9,6 +9,7 @@ import { splitTrainValidation } from '../engine/datasets/split-train-validation.
 import { sequenceBound, type SequenceBound } from '../engine/tasks/task-encoder.js';
 import { resolveTrainOptions } from '../engine/training/train-options.js';
 import { evaluationCount, totalTrainingSteps } from '../engine/training/trainer.js';
+import type { TaskSpec } from '../engine/tasks/task-spec.js';
 import type { JobSpec } from '../worker/job-spec.js';
 import { ApiError } from './api-error.js';
 import type { ModelInfo } from './model-registry.js';
@@ -102,6 +103,21 @@ export function fitJobToLimits(spec: JobSpec, model: ModelInfo, rows: JobRows, l
     refuse('maxBatchTokens', limits, perValidationExample.positions, `token positions of one validation example (${perValidationExample.description})`, 'lower n, or shorten the inputs');
   }
   return fitting >= Math.min(options.evalBatchSize, validation.length) ? spec : { ...spec, training: { ...spec.training, evalBatchSize: fitting } };
+}
+
+/** Examples an evaluation runs at once where its rows allow. */
+const EVALUATION_BATCH = 16;
+
+/**
+ * Refuses an evaluation of `rows` with a prompt of `promptRows` rows past the limits (its rows,
+ * one example's positions); returns the batch size that keeps a batch within maxBatchTokens.
+ */
+export function fitEvaluationToLimits(task: TaskSpec, promptRows: number, rows: readonly DatasetRow[], model: ModelInfo, limits: JobLimits): number {
+  if (rows.length > limits.maxEvaluationRows) refuse('maxEvaluationRows', limits, rows.length, 'rows to evaluate', 'give a smaller limit, or a smaller dataset');
+  const perExample = positionsPerExample(sequenceBound(task, rows, { maxPositions: model.dims.maxPositions, promptRows }));
+  const fitting = Math.floor(limits.maxBatchTokens / perExample.positions);
+  if (fitting < 1) refuse('maxBatchTokens', limits, perExample.positions, `token positions of one example (${perExample.description})`, 'shorten the inputs');
+  return Math.min(EVALUATION_BATCH, fitting);
 }
 
 /** An example's positions, all its sequences together, and how they add up, for messages. */

@@ -47,6 +47,8 @@ export interface JobLease {
   cancelRequested(): Promise<boolean>;
   /** Stores the prompt and ends the job `succeeded`, in one transaction; the checkpoint goes with it. */
   succeed(prompt: NewPrompt, bestMetrics: object | null): Promise<void>;
+  /** Stores an evaluation's report and ends the job `succeeded`, in one transaction. */
+  complete(result: object, summary: string): Promise<void>;
   /** Ends the job `failed` or `cancelled` with its reason; the checkpoint goes with it. */
   end(status: Extract<JobStatus, 'failed' | 'cancelled'>, error: JobError): Promise<void>;
 }
@@ -169,6 +171,8 @@ export function createJobLeasesRepository(prisma: PrismaClient, notify: JobEvent
             await tx.checkpoint.deleteMany({ where: { jobId } });
           },
         ),
+      complete: (result, summary) =>
+        finalWrite('succeeded', { result: jsonInput(result), error: nullableJsonInput(null) }, statusEvent('succeeded', summary)),
       end: (status, error) => finalWrite(status, { error: jsonInput(error) }, endEvent(status, error), (tx) => tx.checkpoint.deleteMany({ where: { jobId } })),
     };
   }

@@ -8,6 +8,10 @@ import { isUuid } from './uuid.js';
 
 export interface NewJob {
   tenantId: string;
+  /** train unless given. */
+  kind?: 'train' | 'evaluate';
+  /** The prompt an evaluation scores. */
+  promptId?: string;
   modelId: string;
   datasetId: string;
   validationDatasetId: string | null;
@@ -18,6 +22,9 @@ export interface NewJob {
 
 export interface JobPageQuery extends PageQuery {
   status?: JobStatus;
+  kind?: 'train' | 'evaluate';
+  /** An evaluation's prompt. */
+  promptId?: string;
 }
 
 export interface JobError {
@@ -70,9 +77,9 @@ export function createJobsRepository(prisma: PrismaClient, notify: JobEventNotif
     },
 
     /** Newest first. Throws InvalidCursorError (400 INVALID_CURSOR) for a cursor that is not the tenant's job. */
-    async list(tenantId: string, { status, cursor, limit }: JobPageQuery): Promise<Page<Job>> {
+    async list(tenantId: string, { status, kind, promptId, cursor, limit }: JobPageQuery): Promise<Page<Job>> {
       const after = await afterCursor(cursor, 'job', (id) => prisma.job.findFirst({ where: { id, tenantId }, select: { id: true, createdAt: true } }));
-      return pageOf(await prisma.job.findMany({ where: { tenantId, status, ...after }, orderBy: [...NEWEST_FIRST], take: limit + 1 }), limit);
+      return pageOf(await prisma.job.findMany({ where: { tenantId, status, kind, promptId, ...after }, orderBy: [...NEWEST_FIRST], take: limit + 1 }), limit);
     },
 
     /** Deletes the tenant's job, with its metrics and checkpoint (its prompt stays); false when there was none. */

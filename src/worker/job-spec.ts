@@ -10,3 +10,11 @@ export interface JobSpec {
   /** Held out of the training dataset when no validation dataset is given. */
   readonly validationFraction: number;
 }
+
+/** What an evaluation job was asked to do: score its prompt (the job's promptId) on the first `limit` rows of its dataset (all when null). */
+export interface EvaluationSpec {
+  readonly kind: 'evaluate';
+  readonly limit: number | null;
+  /** Examples per forward pass, sized at submit to the deployment's batch limit. */
+  readonly batchSize: number;
+}

@@ -22,7 +22,7 @@ import { createTrainQueue, TRAIN_QUEUE, type TrainJobData } from '../queue/train
 import { createJobReconciler } from './job-reconciler.js';
 import { createModelCache } from './model-cache.js';
 import { storeRetry } from './store-retry.js';
-import { LOCK_LOST, processTrainJob, SHUTDOWN } from './train-processor.js';
+import { LOCK_LOST, processJob, SHUTDOWN } from './job-processor.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel).child({ role: 'worker', pid: process.pid });
@@ -53,7 +53,7 @@ for (const id of config.workerModels.keys()) {
 const worker = new Worker<TrainJobData>(
   TRAIN_QUEUE,
   (job, token, signal) =>
-    processTrainJob(
+    processJob(
       {
         store, models, checkpointEvery: config.checkpointEvery, jobLockMs: config.jobLockMs, log, storeCall,
         onBackendFailure: () => (restartReason = backendBroken() ?? 'a job ran the backend out of memory, which it keeps'),

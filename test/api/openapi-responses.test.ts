@@ -6,6 +6,7 @@ import { assertMatchesSpec } from '../helpers/openapi-responses.js';
 
 const job = {
   id: '0b0e2a4c-6f7d-4f1e-9a55-2a3b5c7d9e01',
+  kind: 'train',
   status: 'queued',
   model: 'gpt2-mini',
   datasetId: '1b0e2a4c-6f7d-4f1e-9a55-2a3b5c7d9e01',
@@ -16,6 +17,7 @@ const job = {
   bestMetrics: null,
   error: null,
   promptId: null,
+  result: null,
   createdAt: '2026-11-27T04:20:48.831Z',
   startedAt: null,
   finishedAt: null,

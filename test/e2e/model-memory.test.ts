@@ -91,6 +91,8 @@ test('a job for a model too large for the worker fails once with MODEL_TOO_LARGE
     queued = await service.deps.trainQueue.getJob(id);
   }
   assert.ok(await queued?.isFailed(), 'the queue failed the job');
+  // isFailed() reads the state afresh, the job's fields are as fetched: fetch them once it has failed.
+  queued = await service.deps.trainQueue.getJob(id);
   assert.equal(queued?.attemptsMade, 1, 'the refusal used one attempt and was not retried');
 });
 

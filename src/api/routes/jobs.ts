@@ -5,11 +5,11 @@ import type { Job } from '../../db/generated/client.js';
 import { isForeignKeyViolation } from '../../db/prisma-errors.js';
 import { publishCancel } from '../../queue/cancel-channel.js';
 import { isQueueUnavailable } from '../../queue/queue-unavailable.js';
-import { enqueueTraining } from '../../queue/train-queue.js';
 import type { JobSpec } from '../../worker/job-spec.js';
 import { canonicalRows, storedRows } from '../../datasets/stored-dataset.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
+import { enqueueJob } from '../enqueue-job.js';
 import { fitJobToLimits } from '../job-limits.js';
 import { checkRowsFitTask, jobSpecOf, trainableParametersOf } from '../job-request.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
@@ -28,16 +28,18 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
 
   const toJob = async (job: Job) => ({
     id: job.id,
+    kind: job.kind,
     status: job.status,
     model: job.modelId,
     datasetId: job.datasetId,
     validationDatasetId: job.validationDatasetId,
     spec: job.spec,
-    trainableParameters: trainableParameters(job),
+    trainableParameters: job.kind === 'train' ? trainableParameters(job) : null,
     progress: job.progress || job.step ? { ...(job.progress as object | null), step: job.step, totalSteps: job.totalSteps } : null,
     bestMetrics: (job.bestMetrics as { loss: number } | null) ?? null,
     error: (job.error as { code: string; message: string } | null) ?? null,
-    promptId: job.status === 'succeeded' ? await store.prompts.idForJob(job.id) : null,
+    promptId: job.kind === 'evaluate' ? job.promptId : job.status === 'succeeded' ? await store.prompts.idForJob(job.id) : null,
+    result: job.result ?? null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
@@ -108,19 +110,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     },
   );
 
-  /**
-   * Queues a job. If Redis cannot take it, a job with an idempotency key stays queued for the
-   * client's retry to queue; one without is failed, as nobody could ever start it.
-   */
-  async function enqueue(jobId: string, retryable: boolean): Promise<void> {
-    try {
-      await enqueueTraining(deps.trainQueue, jobId);
-    } catch (err) {
-      app.log.error({ err, jobId }, 'could not enqueue');
-      if (!retryable) await store.jobs.endUnfinished(jobId, 'failed', { code: 'QUEUE_UNAVAILABLE', message: 'the job queue could not be reached' });
-      throw new ApiError(503, 'QUEUE_UNAVAILABLE', `the job queue cannot be reached; ${retryable ? 'retry with the same Idempotency-Key' : 'try again'}`);
-    }
-  }
+  const enqueue = (jobId: string, retryable: boolean) => enqueueJob(deps, app.log, jobId, retryable);
 
   app.get<{ Querystring: JobListQuery }>(
     '/v1/jobs',

@@ -170,7 +170,9 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     async (request) => {
       const prompt = await findPrompt(request.tenantId, request.params.id);
       if (taskOf(prompt).kind !== 'classification') throw new ApiError(400, 'WRONG_TASK', 'this prompt generates text: use /generate');
-      return { predictions: await inference.classify(inferenceCall(prompt, request.body)) };
+      const { labelWords } = taskOf(prompt) as Extract<TaskSpec, { kind: 'classification' }>;
+      const predictions = await inference.classify(inferenceCall(prompt, request.body));
+      return { predictions: predictions.map((p) => ({ label: p.label, labelWord: labelWords[p.label]!, probabilities: p.probabilities })) };
     },
   );
 

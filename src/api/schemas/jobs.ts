@@ -71,6 +71,7 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
 
 export const JobSchema = Type.Object({
   id: Type.String(),
+  kind: Type.Union([Type.Literal('train'), Type.Literal('evaluate')]),
   status: Type.Union(['queued', 'running', 'succeeded', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
   model: Type.String(),
   datasetId: Nullable(Type.String({ description: 'Null once the dataset was deleted (after the job ended).' })),
@@ -91,6 +92,7 @@ export const JobSchema = Type.Object({
   bestMetrics: Nullable(Metrics),
   error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
   promptId: Nullable(Type.String()),
+  result: Type.Unknown({ description: "An evaluation's report; null for a tuning job." }),
   createdAt: Type.String({ format: 'date-time' }),
   startedAt: Nullable(Type.String({ format: 'date-time' })),
   finishedAt: Nullable(Type.String({ format: 'date-time' })),

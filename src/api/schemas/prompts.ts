@@ -40,7 +40,7 @@ export const GenerateRequestSchema = Type.Object(
 );
 
 export const PredictionsSchema = Type.Object({
-  predictions: Type.Array(Type.Object({ label: Type.String(), probabilities: Type.Record(Type.String(), Type.Number()) })),
+  predictions: Type.Array(Type.Object({ label: Type.String(), labelWord: Type.String({ description: 'The label word the prompt scores for the label.' }), probabilities: Type.Record(Type.String(), Type.Number()) })),
 });
 export const GenerationsSchema = Type.Object({ outputs: Type.Array(Type.Object({ text: Type.String() })) });
 

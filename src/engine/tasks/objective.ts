@@ -3,8 +3,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { EngineError } from '../engine-error.js';
 import type { FrozenModel } from '../models/frozen-model.js';
 import { tf } from '../tf.js';
-import { classificationMetrics } from '../training/metrics.js';
 import { classificationLoss, flatLabelScores, scoredWords } from './classification.js';
+import { classificationReport, type ClassificationReport } from './classification-report.js';
 import type { EncodedExample, TaskEncoder } from './task-encoder.js';
 import { targetLoss } from './text-to-text.js';
 
@@ -44,6 +44,36 @@ async function* batches<T>(items: readonly T[], size: number, signal: AbortSigna
   }
 }
 
+/** Each example's predicted label index under prompt X, and the summed cross-entropy over the labels' scores. */
+async function classifyExamples(
+  model: FrozenModel, labelTokens: readonly (readonly number[])[], prompt: tf.Tensor2D, examples: readonly EncodedExample[], batchSize: number, signal: AbortSignal | undefined,
+): Promise<{ predicted: number[]; lossSum: number }> {
+  const predicted: number[] = [];
+  let lossSum = 0;
+  for await (const batch of batches(examples, batchSize, signal)) {
+    const scores = tf.tidy(() =>
+      tf.reshape(flatLabelScores(model, batch.map((e) => ({ prompt, input: e.input, labelTokens }))), [batch.length, labelTokens.length]),
+    );
+    const [choice, loss] = tf.tidy(() => [
+      tf.argMax(scores, 1),
+      tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(batch.map((e) => e.label!), labelTokens.length), scores, undefined, undefined, tf.Reduction.NONE)),
+    ]);
+    predicted.push(...(await choice!.data()));
+    lossSum += (await loss!.data())[0]!;
+    tf.dispose([scores, choice!, loss!]);
+  }
+  return { predicted, lossSum };
+}
+
+/** The full report of a classification prompt on labelled examples (see evaluate for the batches and `signal`). */
+export async function reportClassification(
+  encoder: TaskEncoder, model: FrozenModel, prompt: tf.Tensor2D, examples: readonly EncodedExample[], batchSize: number, signal?: AbortSignal,
+): Promise<ClassificationReport> {
+  if (encoder.spec.kind !== 'classification') throw new EngineError('BAD_ARGUMENT', 'only a classification prompt has a classification report');
+  const { predicted, lossSum } = await classifyExamples(model, encoder.labelTokens, prompt, examples, batchSize, signal);
+  return classificationReport(predicted, examples.map((e) => e.label!), encoder.labels, examples.length ? lossSum / examples.length : 0);
+}
+
 function classificationObjective(encoder: TaskEncoder, model: FrozenModel): TrainingObjective {
   const { labelTokens } = encoder;
   const scored = scoredWords(model, labelTokens);
@@ -53,21 +83,8 @@ function classificationObjective(encoder: TaskEncoder, model: FrozenModel): Trai
     tokens: (batch, n) => batch.reduce((sum, e) => sum + n + e.input.length + extraTokens, 0),
     assertFits: (batch, n, training) => model.assertPassFits(batch.map((e) => ({ input: e.input.length, continuation: extraTokens })), n, training),
     async evaluate(prompt, examples, batchSize, signal) {
-      const predicted: number[] = [];
-      let lossSum = 0;
-      for await (const batch of batches(examples, batchSize, signal)) {
-        const scores = tf.tidy(() =>
-          tf.reshape(flatLabelScores(model, batch.map((e) => ({ prompt, input: e.input, labelTokens }))), [batch.length, labelTokens.length]),
-        );
-        const [choice, loss] = tf.tidy(() => [
-          tf.argMax(scores, 1),
-          tf.sum(tf.losses.softmaxCrossEntropy(tf.oneHot(batch.map((e) => e.label!), labelTokens.length), scores, undefined, undefined, tf.Reduction.NONE)),
-        ]);
-        predicted.push(...(await choice!.data()));
-        lossSum += (await loss!.data())[0]!;
-        tf.dispose([scores, choice!, loss!]);
-      }
-      const { accuracy, macroF1 } = classificationMetrics(predicted, examples.map((e) => e.label!), labelTokens.length);
+      const { predicted, lossSum } = await classifyExamples(model, labelTokens, prompt, examples, batchSize, signal);
+      const { accuracy, macroF1 } = classificationReport(predicted, examples.map((e) => e.label!), encoder.labels, 0);
       return { loss: lossSum / examples.length, accuracy, ...(labelTokens.length >= 3 ? { macroF1 } : {}) };
     },
     score: (metrics) => metrics.accuracy!,
