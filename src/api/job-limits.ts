@@ -10,7 +10,7 @@ import { sequenceBound, type SequenceBound } from '../engine/tasks/task-encoder.
 import { resolveTrainOptions } from '../engine/training/train-options.js';
 import { evaluationCount, totalTrainingSteps } from '../engine/training/trainer.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
-import type { JobSpec } from '../worker/job-spec.js';
+import type { JobSpec } from '../queue/job-spec.js';
 import { ApiError } from './api-error.js';
 import type { ModelInfo } from './model-registry.js';
 

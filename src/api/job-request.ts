@@ -11,7 +11,7 @@ import { checkInputRoom } from '../engine/tasks/task-encoder.js';
 import { validateTaskSpec, type TaskSpec } from '../engine/tasks/task-spec.js';
 import { templateFields } from '../engine/tasks/template.js';
 import { resolveTrainOptions, type TrainOptions } from '../engine/training/train-options.js';
-import type { JobSpec } from '../worker/job-spec.js';
+import type { JobSpec } from '../queue/job-spec.js';
 import type { ModelInfo } from './model-registry.js';
 import type { JobRequest } from './schemas/jobs.js';
 

@@ -11,7 +11,7 @@ import { reportClassification } from '../engine/tasks/objective.js';
 import { TaskEncoder } from '../engine/tasks/task-encoder.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
 import type { JobContext } from './job-processor.js';
-import type { EvaluationSpec } from './job-spec.js';
+import type { EvaluationSpec } from '../queue/job-spec.js';
 
 export async function runEvaluation({ deps, run, job, readRows, takeLease }: JobContext): Promise<void> {
   const { store, storeCall, log } = deps;

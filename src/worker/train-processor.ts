@@ -10,7 +10,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../engine/training/checkpoin
 import { prepareTrainingRun } from '../engine/training/prepare-run.js';
 import { totalTrainingSteps, trainPrompt } from '../engine/training/trainer.js';
 import type { JobContext } from './job-processor.js';
-import type { JobSpec } from './job-spec.js';
+import type { JobSpec } from '../queue/job-spec.js';
 
 /** How often (in steps) a running job looks for a cancel request it may have missed. */
 const CANCEL_POLL_STEPS = 10;

@@ -8,7 +8,7 @@ import type { Job } from '../../db/generated/client.js';
 import { isForeignKeyViolation } from '../../db/prisma-errors.js';
 import type { TaskSpec } from '../../engine/tasks/task-spec.js';
 import { storedRows } from '../../datasets/stored-dataset.js';
-import type { EvaluationSpec } from '../../worker/job-spec.js';
+import type { EvaluationSpec } from '../../queue/job-spec.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
 import { enqueueJob } from '../enqueue-job.js';

@@ -5,7 +5,7 @@ import type { Job } from '../../db/generated/client.js';
 import { isForeignKeyViolation } from '../../db/prisma-errors.js';
 import { publishCancel } from '../../queue/cancel-channel.js';
 import { isQueueUnavailable } from '../../queue/queue-unavailable.js';
-import type { JobSpec } from '../../worker/job-spec.js';
+import type { JobSpec } from '../../queue/job-spec.js';
 import { canonicalRows, storedRows } from '../../datasets/stored-dataset.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';

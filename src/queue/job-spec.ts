@@ -1,3 +1,4 @@
+/** What a job asks its worker to do: shared by the API (which writes it) and the workers (which run it). */
 import type { PromptSpec } from '../engine/prompts/prompt-spec.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
 import type { TrainOptions } from '../engine/training/train-options.js';
