@@ -48,6 +48,15 @@ export interface Config {
   readonly uploadQueue: number;
   /** Longest an upload may take, from its arrival (waiting included) to parsed. @defaultValue `120000` */
   readonly uploadTimeoutMs: number;
+  /** The API process's Prometheus metrics port (GET /metrics, no key: bind it where only the scraper reaches); 0 for none. @defaultValue `9464` */
+  readonly metricsPort: number;
+  /** Also answer GET /metrics on the API's own port, without a key. @defaultValue `false` */
+  readonly metricsOnApiPort: boolean;
+  /**
+   * A worker's metrics port; none when unset. `npm start` gives its i-th worker
+   * LOPT_WORKER_METRICS_PORT + i, or LOPT_METRICS_PORT + 1 + i when that is unset.
+   */
+  readonly workerMetricsPort: number | undefined;
   /** Job event streams (Server-Sent Events) an API process holds open at once; more are answered 503 STREAMS_BUSY. @defaultValue `1000` */
   readonly maxEventStreams: number;
   /** Worker processes the start command runs beside the API. @defaultValue `1` */
@@ -81,6 +90,13 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = raw === undefined || raw === '' ? fallback : Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be an integer in ${min} … ${max}, got "${raw}"`);
   return value;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
 }
 
 /** `id=folder,id=folder` */
@@ -155,6 +171,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLimits: readJobLimits(env),
     maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),
     maxEventStreams: integer(env, 'LOPT_MAX_EVENT_STREAMS', 1000, 1),
+    metricsPort: integer(env, 'LOPT_METRICS_PORT', 9464, 0, 65535),
+    metricsOnApiPort: boolean(env, 'LOPT_METRICS_ON_API_PORT', false),
+    workerMetricsPort: env.LOPT_WORKER_METRICS_PORT ? integer(env, 'LOPT_WORKER_METRICS_PORT', 0, 1, 65535) : undefined,
     maxUploadRows: integer(env, 'LOPT_MAX_UPLOAD_ROWS', 200_000, 1),
     maxUploadFields: integer(env, 'LOPT_MAX_UPLOAD_FIELDS', 100, 1),
     maxUploadLineBytes: integer(env, 'LOPT_MAX_UPLOAD_LINE_BYTES', 1024 * 1024, 1),

@@ -10,6 +10,7 @@ import { connectApiDeps } from './api/build-deps.js';
 import { loadConfig } from './config.js';
 import { applyMigrations } from './db/migrate.js';
 import { createLogger } from './logger.js';
+import { serveMetrics } from './metrics/metrics-server.js';
 
 const WORKER_MODULE = fileURLToPath(new URL(`./worker/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 const RESTART_DELAY_MS = 2000;
@@ -23,6 +24,10 @@ logger.info({ applied }, `database ready (${applied.length} migrations applied)`
 const { deps, close } = await connectApiDeps(config, logger);
 const app = await buildApp(logger, deps);
 await app.listen({ host: config.host, port: config.port });
+if (config.metricsPort > 0) {
+  await serveMetrics(deps.metrics, config.host, config.metricsPort, (err) => logger.warn({ err }, 'metrics could not be collected'));
+  logger.info({ port: config.metricsPort }, 'metrics on GET /metrics');
+}
 deps.inference.ready().then(
   (backend) => logger.info({ backend }, `inference backend: ${backend.name}`),
   (err: unknown) => logger.error({ err }, 'inference backend failed to start'),
@@ -30,17 +35,22 @@ deps.inference.ready().then(
 
 let stopping = false;
 const workers = new Set<ChildProcess>();
-function startWorker(): void {
-  const child = fork(WORKER_MODULE, { stdio: 'inherit' });
+/** Worker i's metrics port: LOPT_WORKER_METRICS_PORT + i, else LOPT_METRICS_PORT + 1 + i (none when that is 0). */
+const workerMetricsPort = (i: number) =>
+  config.workerMetricsPort !== undefined ? config.workerMetricsPort + i : config.metricsPort > 0 ? config.metricsPort + 1 + i : undefined;
+
+function startWorker(i: number): void {
+  const port = workerMetricsPort(i);
+  const child = fork(WORKER_MODULE, { stdio: 'inherit', env: { ...process.env, ...(port === undefined ? {} : { LOPT_WORKER_METRICS_PORT: String(port) }) } });
   workers.add(child);
   child.on('exit', (code, signal) => {
     workers.delete(child);
     if (stopping) return;
     logger.error({ code, signal }, `worker exited; restarting in ${RESTART_DELAY_MS} ms`);
-    setTimeout(startWorker, RESTART_DELAY_MS);
+    setTimeout(() => startWorker(i), RESTART_DELAY_MS);
   });
 }
-for (let i = 0; i < config.workers; i++) startWorker();
+for (let i = 0; i < config.workers; i++) startWorker(i);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Store } from '../db/store.js';
 import type { InferenceService } from '../inference/inference-service.js';
+import type { ApiMetrics } from '../metrics/api-metrics.js';
 import type { JobEventListener } from '../queue/job-event-channel.js';
 import type { TrainJobData } from '../queue/train-queue.js';
 import type { UploadParsers } from '../uploads/upload-parsers.js';
@@ -20,6 +21,10 @@ export interface ApiDeps {
   readonly jobEvents: JobEventListener;
   /** Event streams this process holds open at once. */
   readonly maxEventStreams: number;
+  /** This process's Prometheus metrics: requests are counted by a hook, inference through `inference`. */
+  readonly metrics: ApiMetrics;
+  /** Whether GET /metrics is answered on the API's own port too (LOPT_METRICS_ON_API_PORT). */
+  readonly metricsOnApiPort: boolean;
   readonly inference: InferenceService;
   /** Dataset uploads are read and checked in these threads, off the event loop. */
   readonly uploadParsers: UploadParsers;

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { ApiDeps } from './api-deps.js';
 import { answerClientError, answerFrameworkError, registerErrorHandlers } from './errors.js';
 import { auth } from './plugins/auth.js';
+import { requestMetrics } from './plugins/request-metrics.js';
 import { storableStrings } from './plugins/storable-strings.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { evaluationRoutes } from './routes/evaluations.js';
@@ -28,6 +29,7 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
   await app.register(swaggerUi, { routePrefix: '/docs' });
   const spec = readFileSync(OPENAPI_PATH, 'utf8');
   app.get('/openapi.yaml', { schema: { hide: true } }, (_request, reply) => reply.type('application/yaml').send(spec));
+  await app.register(requestMetrics, { metrics: deps.metrics, serve: deps.metricsOnApiPort });
   await app.register(auth, { store: deps.store });
   await app.register(storableStrings);
   for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, jobEventRoutes, promptRoutes, evaluationRoutes]) await app.register(routes, { deps });

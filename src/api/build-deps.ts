@@ -4,6 +4,7 @@ import { backendOptionsOf, type Config } from '../config.js';
 import { connectDatabase } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
 import { startInferenceThread } from '../inference/inference-service.js';
+import { createApiMetrics } from '../metrics/api-metrics.js';
 import { jobEventPublisher, listenForJobEvents } from '../queue/job-event-channel.js';
 import { apiConnection, workerConnection } from '../queue/redis-connections.js';
 import { createTrainQueue } from '../queue/train-queue.js';
@@ -23,15 +24,27 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
   trainQueue.on('error', onRedisError);
   const uploadParsers = createUploadParsers(config);
   const inference = startInferenceThread(config.inferenceModels, config.backend, backendOptionsOf(config));
+  const store = createStore(database, { onJobEvent: jobEventPublisher(redis, config.queuePrefix, onRedisError) });
+  const metrics = createApiMetrics({
+    queueCounts: (states) => trainQueue.getJobCounts(...(states as Parameters<typeof trainQueue.getJobCounts>)),
+    jobCounts: () => store.jobs.countByKindAndStatus(),
+  });
   const deps: ApiDeps = {
-    store: createStore(database, { onJobEvent: jobEventPublisher(redis, config.queuePrefix, onRedisError) }),
+    store,
     jobEvents,
     maxEventStreams: config.maxEventStreams,
     models: await createModelRegistry(config.models),
     trainQueue,
     redis,
     queuePrefix: config.queuePrefix,
-    inference,
+    // Predict and generate calls are timed into the metrics.
+    inference: {
+      ...inference,
+      classify: (call) => metrics.observeInference('classify', call.inputs.length, () => inference.classify(call)),
+      generate: (call) => metrics.observeInference('generate', call.inputs.length, () => inference.generate(call)),
+    },
+    metrics,
+    metricsOnApiPort: config.metricsOnApiPort,
     uploadParsers,
     jobLimits: config.jobLimits,
     pingDatabase: async () => void (await database.prisma.$queryRaw`SELECT 1`),

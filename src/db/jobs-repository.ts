@@ -109,6 +109,12 @@ export function createJobsRepository(prisma: PrismaClient, notify: JobEventNotif
       return ended;
     },
 
+    /** How many jobs there are of each kind and status, every tenant's (for the metrics). */
+    async countByKindAndStatus(): Promise<Array<{ kind: string; status: string; count: number }>> {
+      const groups = await prisma.job.groupBy({ by: ['kind', 'status'], _count: { _all: true } });
+      return groups.map((group) => ({ kind: group.kind, status: group.status, count: group._count._all }));
+    },
+
     /** Jobs not yet ended, oldest first: what the reconciler compares with the queue. */
     async listUnfinished(limit: number): Promise<Array<Pick<Job, 'id' | 'status' | 'createdAt'>>> {
       return prisma.job.findMany({

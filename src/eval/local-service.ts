@@ -57,6 +57,8 @@ export async function startLocalService(options: { repoDir: string; workers: num
     REDIS_URL: redisUrl,
     LOPT_QUEUE_PREFIX: queuePrefix,
     LOPT_WORKERS: String(options.workers),
+    // A private instance: no metrics ports, which would collide with a running service's.
+    LOPT_METRICS_PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   const logFile = join(tmpdir(), `${queuePrefix}.log`);

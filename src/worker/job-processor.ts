@@ -17,6 +17,7 @@ import { EngineError } from '../engine/engine-error.js';
 import type { TrainingProgress } from '../engine/training/trainer.js';
 import { storedRows } from '../datasets/stored-dataset.js';
 import { runEvaluation } from './evaluate-processor.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { ModelCache } from './model-cache.js';
 import type { StoreCall } from './store-retry.js';
 import { runTraining } from './train-processor.js';
@@ -39,6 +40,7 @@ export interface JobProcessorDeps {
   readonly storeCall: StoreCall;
   /** The backend failed a job (BACKEND_FAILED): its memory may never return, so the worker should restart. */
   onBackendFailure(): void;
+  readonly metrics: WorkerMetrics;
 }
 
 export interface JobRun {
@@ -91,26 +93,40 @@ export async function processJob(deps: JobProcessorDeps, run: JobRun): Promise<v
     deps, run, job, readRows,
     takeLease: async (totalSteps) => (lease = await storeCall('take the job', () => store.leases.acquire(jobId, totalSteps))),
   };
+  /** How this run ended, for the metrics: the body ran to its end, or how it stopped. */
+  let outcome = 'completed';
   try {
     await (job.kind === 'evaluate' ? runEvaluation : runTraining)(context);
   } catch (err) {
+    outcome = 'error';
     if (err instanceof LeaseLostError) {
+      outcome = 'lease-lost';
       log.warn({ jobId, lease: err.lease }, 'another run took the job, or it ended: this run stops and writes nothing more');
       throw err;
     }
     // However the run ended once the worker began shutting down (a store call may have stopped waiting), it goes back.
-    if (run.signal.aborted && run.signal.reason === SHUTDOWN) throw await run.handBack('the worker shut down; the job resumes from its checkpoint');
+    if (run.signal.aborted && run.signal.reason === SHUTDOWN) {
+      outcome = 'handed-back';
+      throw await run.handBack('the worker shut down; the job resumes from its checkpoint');
+    }
     if (err instanceof EngineError && err.code === 'CANCELLED') {
-      if (run.signal.reason === LOCK_LOST) throw new Error('the worker lost its lock on the job; another worker resumes it from its checkpoint');
+      if (run.signal.reason === LOCK_LOST) {
+        outcome = 'lock-lost';
+        throw new Error('the worker lost its lock on the job; another worker resumes it from its checkpoint');
+      }
       await endJob('cancelled', { code: 'CANCELLED', message: err.message });
+      outcome = 'cancelled';
       return;
     }
     if (err instanceof EngineError) {
       if (err.code === 'BACKEND_FAILED') deps.onBackendFailure();
       await endJob('failed', { code: err.code, message: err.message });
+      outcome = 'failed';
       throw new UnrecoverableError(err.message);
     }
     // Anything else costs an attempt; the queue's final failure is written by the worker's reconciler.
     throw err;
+  } finally {
+    deps.metrics.endRun(jobId, job.modelId, job.kind, outcome);
   }
 }

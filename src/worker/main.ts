@@ -17,6 +17,8 @@ import { describeBackend, initBackend, shutdownBackend } from '../engine/backend
 import { createLogger } from '../logger.js';
 import { subscribeCancel } from '../queue/cancel-channel.js';
 import { jobEventPublisher } from '../queue/job-event-channel.js';
+import { serveMetrics } from '../metrics/metrics-server.js';
+import { createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { workerConnection } from '../queue/redis-connections.js';
 import { createTrainQueue, TRAIN_QUEUE, type TrainJobData } from '../queue/train-queue.js';
 import { createJobReconciler } from './job-reconciler.js';
@@ -32,7 +34,12 @@ log.info({ backend }, `TensorFlow.js backend: ${describeBackend(backend)}`);
 const database = connectDatabase(config.databaseUrl);
 const connection = workerConnection(config.redisUrl);
 const store = createStore(database, { onJobEvent: jobEventPublisher(connection, config.queuePrefix, (err) => log.warn({ err: err.message }, 'could not publish a job event notice')) });
-const models = createModelCache(config.workerModels);
+const metrics = createWorkerMetrics();
+const models = createModelCache(config.workerModels, (id, seconds) => metrics.observeModelLoad(id, seconds));
+if (config.workerMetricsPort !== undefined) {
+  await serveMetrics(metrics, config.host, config.workerMetricsPort, (err) => log.warn({ err }, 'metrics could not be collected'));
+  log.info({ port: config.workerMetricsPort }, 'metrics on GET /metrics');
+}
 const subscriber = workerConnection(config.redisUrl);
 const queue = createTrainQueue(connection, config.queuePrefix);
 const reconciler = createJobReconciler({ store, queue, log, maxStalls: config.maxStalls });
@@ -55,7 +62,7 @@ const worker = new Worker<TrainJobData>(
   (job, token, signal) =>
     processJob(
       {
-        store, models, checkpointEvery: config.checkpointEvery, jobLockMs: config.jobLockMs, log, storeCall,
+        store, models, metrics, checkpointEvery: config.checkpointEvery, jobLockMs: config.jobLockMs, log, storeCall,
         onBackendFailure: () => (restartReason = backendBroken() ?? 'a job ran the backend out of memory, which it keeps'),
       },
       {

@@ -8,8 +8,8 @@ export interface LoadedModel {
   readonly tokenizer: TextTokenizer;
 }
 
-/** Loads each configured model once, on first use, and keeps it. */
-export function createModelCache(folders: ReadonlyMap<string, string>) {
+/** Loads each configured model once, on first use, and keeps it; `onLoaded` hears how long each load took. */
+export function createModelCache(folders: ReadonlyMap<string, string>, onLoaded: (id: string, seconds: number) => void = () => undefined) {
   const loading = new Map<string, Promise<LoadedModel>>();
   return {
     /** Whether `id` is one of the models this cache loads. */
@@ -19,7 +19,11 @@ export function createModelCache(folders: ReadonlyMap<string, string>) {
       if (!folder) return Promise.reject(new EngineError('MODEL_NOT_SERVED', `model "${id}" is not served by this process`));
       let entry = loading.get(id);
       if (!entry) {
-        entry = Promise.all([loadFrozenModel(folder), loadTokenizer(folder)]).then(([model, tokenizer]) => ({ model, tokenizer }));
+        const started = performance.now();
+        entry = Promise.all([loadFrozenModel(folder), loadTokenizer(folder)]).then(([model, tokenizer]) => {
+          onLoaded(id, (performance.now() - started) / 1000);
+          return { model, tokenizer };
+        });
         entry.catch(() => loading.delete(id));
         loading.set(id, entry);
       }

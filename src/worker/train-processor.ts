@@ -40,12 +40,14 @@ export async function runTraining({ deps, run, job, readRows, takeLease }: JobCo
     // The lock is renewed between steps only: say so once when steps come near its duration.
     let lastStepAt = Date.now();
     let warned = false;
-    const warnOfLongSteps = (step: number) => {
+    /** The step's time in ms, warning once when steps come near the lock's duration. */
+    const timeStep = (step: number) => {
       const took = Date.now() - lastStepAt;
       lastStepAt = Date.now();
-      if (warned || took < deps.jobLockMs / 2) return;
+      if (warned || took < deps.jobLockMs / 2) return took;
       warned = true;
       log.warn({ jobId, step, stepMs: took, jobLockMs: deps.jobLockMs }, 'a step took over half the queue lock; raise LOPT_JOB_LOCK_MS above the longest step, or use smaller batches');
+      return took;
     };
     const result = await trainPrompt({
       prompt,
@@ -58,7 +60,7 @@ export async function runTraining({ deps, run, job, readRows, takeLease }: JobCo
       callbacks: {
         async onStepEnd(progress) {
           run.reportProgress(progress);
-          warnOfLongSteps(progress.step);
+          deps.metrics.observeStep(jobId, job.modelId, progress, timeStep(progress.step) / 1000);
           const { step, loss, learningRate, tokensPerSecond } = progress;
           await storeCall('record a step', () => held.recordStep(step, progress, { loss, learningRate, tokensPerSecond }));
           if (step % CANCEL_POLL_STEPS === 0 && (await storeCall('look for a cancel', () => held.cancelRequested()))) run.abort('cancelled');
