@@ -43,6 +43,8 @@ export async function buildApp(logger: FastifyBaseLogger, deps: ApiDeps): Promis
     schemaController: { compilersFactory: { buildValidator: validatorPerHttpPart } },
     // What Fastify and Node refuse before a route runs still answers in the error body.
     frameworkErrors: answerFrameworkError,
+    // One line per request, when it is answered (plugins/request-metrics.ts), not one as it comes and one as it goes.
+    disableRequestLogging: true,
     clientErrorHandler: answerClientError,
   });
   await app.register(api, { deps });

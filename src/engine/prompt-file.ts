@@ -36,7 +36,7 @@ export function encodePromptFile(contents: PromptFileContents): Buffer {
   const { method, n, r, activation, init, seed } = contents.spec;
   return encodeSafetensors(contents.tensors, {
     format: FORMAT,
-    spec: JSON.stringify({ method, n, ...(r ? { r } : {}), activation, init, seed }),
+    spec: JSON.stringify({ method, n, ...(r ? { r } : {}), ...(method === 'lopt2' ? { activation } : {}), init, seed }),
     trainable_parameters: String(contents.trainableParameters),
     model: JSON.stringify(contents.model),
     task: JSON.stringify(contents.task),

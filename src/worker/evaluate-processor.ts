@@ -37,6 +37,7 @@ export async function runEvaluation({ deps, run, job, readRows, takeLease }: Job
       const report = await reportClassification(encoder, model, rowsX, examples, batchSize, run.signal);
       const summary = `evaluated ${report.examples} examples: accuracy ${report.accuracy.toFixed(4)}, macro-F1 ${report.macroF1.toFixed(4)}`;
       await storeCall('store the report', () => held.complete({ ...report, labelWords: task.labelWords }, summary));
+      log.info({ jobId: job.id }, `job succeeded: ${summary}`);
     } finally {
       rowsX.dispose();
     }

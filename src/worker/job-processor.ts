@@ -128,5 +128,6 @@ export async function processJob(deps: JobProcessorDeps, run: JobRun): Promise<v
     throw err;
   } finally {
     deps.metrics.endRun(jobId, job.modelId, job.kind, outcome);
+    if (outcome !== 'completed') log.info({ jobId, kind: job.kind, outcome }, `job run ended: ${outcome}`);
   }
 }

@@ -102,7 +102,6 @@ worker.on('failed', (job, err) => {
     void shutDown('backend failed', 1);
   }
 });
-worker.on('completed', (job) => log.info({ jobId: job.data.jobId }, 'job done'));
 
 // The lock is gone (another worker may hold the job already): stop training it at the next step.
 worker.on('lockRenewalFailed', (jobIds) => {

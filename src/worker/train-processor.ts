@@ -14,6 +14,8 @@ import type { JobSpec } from '../queue/job-spec.js';
 
 /** How often (in steps) a running job looks for a cancel request it may have missed. */
 const CANCEL_POLL_STEPS = 10;
+/** How often (in steps) the log says where a running job is. */
+const PROGRESS_LOG_STEPS = 25;
 
 export async function runTraining({ deps, run, job, readRows, takeLease }: JobContext): Promise<void> {
   const { log, storeCall } = deps;
@@ -61,6 +63,7 @@ export async function runTraining({ deps, run, job, readRows, takeLease }: JobCo
         async onStepEnd(progress) {
           run.reportProgress(progress);
           deps.metrics.observeStep(jobId, job.modelId, progress, timeStep(progress.step) / 1000);
+          if (progress.step % PROGRESS_LOG_STEPS === 0) log.info({ jobId, step: progress.step, totalSteps: progress.totalSteps, loss: progress.loss, etaSeconds: progress.etaSeconds }, 'training');
           const { step, loss, learningRate, tokensPerSecond } = progress;
           await storeCall('record a step', () => held.recordStep(step, progress, { loss, learningRate, tokensPerSecond }));
           if (step % CANCEL_POLL_STEPS === 0 && (await storeCall('look for a cancel', () => held.cancelRequested()))) run.abort('cancelled');
@@ -89,6 +92,7 @@ export async function runTraining({ deps, run, job, readRows, takeLease }: JobCo
       tensors: Object.fromEntries([...tensors].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }])),
     };
     await storeCall('store the prompt', () => held.succeed(learned, metrics ?? null));
+    log.info({ jobId, metrics }, 'job succeeded: its prompt is stored');
   } finally {
     created?.dispose();
   }

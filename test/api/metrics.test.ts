@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { buildApp } from '../../src/api/app.js';
 import { startTestService, tinySentimentJob, type TestService } from '../helpers/service.js';
 
 let service: TestService;
@@ -94,4 +97,17 @@ test("a worker's metrics show the running job's step time, loss and throughput, 
     text = await scrape();
   }
   assert.equal(sample(text, 'lopt_training_loss', { job_id: job.id }), undefined);
+});
+
+test('each request is logged once, as it is answered, with its status and time', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(...chunk.toString().trim().split('\n').map((line) => JSON.parse(line))), done()) });
+  const app = await buildApp(pino({ level: 'info' }, sink), service.deps);
+  await app.inject({ method: 'GET', url: '/v1/models', headers: { authorization: `Bearer ${key}` } });
+  await app.inject({ method: 'GET', url: '/v1/models' });
+  await app.close();
+  const requests = lines.filter((line) => line.msg === 'request');
+  assert.deepEqual(requests.map((line) => [line.method, line.url, line.statusCode]), [['GET', '/v1/models', 200], ['GET', '/v1/models', 401]]);
+  assert.ok(requests.every((line) => typeof line.ms === 'number'));
+  assert.deepEqual(lines.filter((line) => /incoming request|request completed/.test(String(line.msg))), []);
 });

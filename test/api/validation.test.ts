@@ -39,7 +39,7 @@ after(() => service.close());
 
 test('requests without a valid key are refused with 401', async () => {
   assertError(await call('GET', '/v1/models', { key: null }), 401, 'UNAUTHENTICATED', /Authorization: Bearer/);
-  assertError(await call('GET', '/v1/models', { key: 'lopt_not-a-key' }), 401, 'UNAUTHENTICATED', /unknown or revoked/);
+  assertError(await call('GET', '/v1/models', { key: 'lopt_not-a-key' }), 401, 'UNAUTHENTICATED', /unknown to this deployment, or revoked/);
 });
 
 test('GET /v1/models lists the configured models', async () => {

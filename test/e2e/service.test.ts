@@ -104,6 +104,7 @@ test('a LoPT-1 job trains through the service, survives a killed worker, and its
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
   assert.equal(job.progress.step, 120);
   assert.equal(job.progress.totalSteps, 120);
+  assert.equal(job.progress.etaSeconds, undefined, 'an ended job has no ETA');
   process.stderr.write(`# e2e job: submit → succeeded in ${seconds.toFixed(1)} s; best ${JSON.stringify(job.bestMetrics)}\n`);
 
   const metrics = await specJson(await api('GET', `/v1/jobs/${jobId}/metrics?split=train`), 'GET', '/v1/jobs/{id}/metrics');

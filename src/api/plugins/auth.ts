@@ -34,7 +34,7 @@ export const auth = fp(
       const secret = BEARER.exec(request.headers.authorization ?? '')?.[1];
       if (!secret) throw new ApiError(401, 'UNAUTHENTICATED', 'send an API key: Authorization: Bearer <key>');
       const key = await store.tenants.findByApiKey(secret);
-      if (!key) throw new ApiError(401, 'UNAUTHENTICATED', 'the API key is unknown or revoked');
+      if (!key) throw new ApiError(401, 'UNAUTHENTICATED', "the API key is unknown to this deployment, or revoked: keys:create writes to the database of the DATABASE_URL it runs with, which must be the server's");
       request.tenantId = key.tenantId;
     });
   },

@@ -18,6 +18,13 @@ import { JobListQuerySchema, JobListSchema, JobRequestSchema, JobSchema, Metrics
 type JobListQuery = { status?: Job['status']; cursor?: string; limit?: number };
 type MetricsQuery = { split?: 'train' | 'validation'; afterStep?: number; limit?: number };
 
+/** A job's progress as shown: an ended job has no ETA left. */
+function progressOf(job: Job): object {
+  const { etaSeconds, ...progress } = (job.progress ?? {}) as { etaSeconds?: number };
+  const ended = job.status !== 'queued' && job.status !== 'running';
+  return { ...progress, ...(ended || etaSeconds === undefined ? {} : { etaSeconds }), step: job.step, totalSteps: job.totalSteps };
+}
+
 export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }): Promise<void> {
   const { store, models } = deps;
 
@@ -35,7 +42,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     validationDatasetId: job.validationDatasetId,
     spec: job.spec,
     trainableParameters: job.kind === 'train' ? trainableParameters(job) : null,
-    progress: job.progress || job.step ? { ...(job.progress as object | null), step: job.step, totalSteps: job.totalSteps } : null,
+    progress: job.progress || job.step ? progressOf(job) : null,
     bestMetrics: (job.bestMetrics as { loss: number } | null) ?? null,
     error: (job.error as { code: string; message: string } | null) ?? null,
     promptId: job.kind === 'evaluate' ? job.promptId : job.status === 'succeeded' ? await store.prompts.idForJob(job.id) : null,

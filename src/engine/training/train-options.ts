@@ -4,7 +4,7 @@ import { LR_SCHEDULES, type LrSchedule } from './lr-schedule.js';
 export interface TrainOptions {
   /** @defaultValue `8` */
   readonly batchSize?: number;
-  /** Passes over the training set; ignored when maxSteps ends the run first. @defaultValue `1` */
+  /** Passes over the training set; ignored when maxSteps ends the run first. @defaultValue `1`, or with maxSteps alone as many as it takes */
   readonly epochs?: number;
   /** Stops after this many steps (across epochs), whichever of the two comes first. */
   readonly maxSteps?: number;
