@@ -48,6 +48,10 @@ export interface Config {
   readonly uploadQueue: number;
   /** Longest an upload may take, from its arrival (waiting included) to parsed. @defaultValue `120000` */
   readonly uploadTimeoutMs: number;
+  /** Opens the queue board (Bull Board) to whoever gives it; none: no board. At least 24 characters. */
+  readonly adminKey: string | undefined;
+  /** Where the queue board is mounted. @defaultValue `/admin/queues` */
+  readonly queueBoardPath: string;
   /** The API process's Prometheus metrics port (GET /metrics, no key: bind it where only the scraper reaches); 0 for none. @defaultValue `9464` */
   readonly metricsPort: number;
   /** Also answer GET /metrics on the API's own port, without a key. @defaultValue `false` */
@@ -97,6 +101,17 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   if (raw === undefined || raw === '') return fallback;
   if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
   return raw === 'true';
+}
+
+function adminKey(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 24) throw new ConfigError('LOPT_ADMIN_KEY must be at least 24 characters (e.g. openssl rand -base64 24)');
+  return raw;
+}
+
+function boardPath(raw: string): string {
+  if (!/^\/[\w/-]*[\w-]$/.test(raw) || raw.startsWith('/v1')) throw new ConfigError(`LOPT_QUEUE_BOARD_PATH must be a path such as /admin/queues, outside /v1, got "${raw}"`);
+  return raw;
 }
 
 /** `id=folder,id=folder` */
@@ -171,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLimits: readJobLimits(env),
     maxUploadBytes: integer(env, 'LOPT_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1),
     maxEventStreams: integer(env, 'LOPT_MAX_EVENT_STREAMS', 1000, 1),
+    adminKey: adminKey(env.LOPT_ADMIN_KEY),
+    queueBoardPath: boardPath(env.LOPT_QUEUE_BOARD_PATH ?? '/admin/queues'),
     metricsPort: integer(env, 'LOPT_METRICS_PORT', 9464, 0, 65535),
     metricsOnApiPort: boolean(env, 'LOPT_METRICS_ON_API_PORT', false),
     workerMetricsPort: env.LOPT_WORKER_METRICS_PORT ? integer(env, 'LOPT_WORKER_METRICS_PORT', 0, 1, 65535) : undefined,

@@ -25,6 +25,8 @@ export interface ApiDeps {
   readonly metrics: ApiMetrics;
   /** Whether GET /metrics is answered on the API's own port too (LOPT_METRICS_ON_API_PORT). */
   readonly metricsOnApiPort: boolean;
+  /** The queue board's path and admin key; null when no admin key is configured (no board). */
+  readonly queueBoard: { readonly path: string; readonly adminKey: string } | null;
   readonly inference: InferenceService;
   /** Dataset uploads are read and checked in these threads, off the event loop. */
   readonly uploadParsers: UploadParsers;

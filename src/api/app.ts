@@ -3,11 +3,12 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiDeps } from './api-deps.js';
 import { answerClientError, answerFrameworkError, registerErrorHandlers } from './errors.js';
 import { auth } from './plugins/auth.js';
+import { queueBoard } from './plugins/queue-board.js';
 import { requestMetrics } from './plugins/request-metrics.js';
 import { storableStrings } from './plugins/storable-strings.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -32,6 +33,7 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
   await app.register(requestMetrics, { metrics: deps.metrics, serve: deps.metricsOnApiPort });
   await app.register(auth, { store: deps.store });
   await app.register(storableStrings);
+  if (deps.queueBoard) await app.register(queueBoard, { queue: deps.trainQueue, ...deps.queueBoard });
   for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, jobEventRoutes, promptRoutes, evaluationRoutes]) await app.register(routes, { deps });
 });
 
@@ -44,7 +46,7 @@ export async function buildApp(logger: FastifyBaseLogger, deps: ApiDeps): Promis
     // What Fastify and Node refuse before a route runs still answers in the error body.
     frameworkErrors: answerFrameworkError,
     // One line per request, when it is answered (plugins/request-metrics.ts), not one as it comes and one as it goes.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     clientErrorHandler: answerClientError,
   });
   await app.register(api, { deps });

@@ -45,6 +45,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
     },
     metrics,
     metricsOnApiPort: config.metricsOnApiPort,
+    queueBoard: config.adminKey ? { path: config.queueBoardPath, adminKey: config.adminKey } : null,
     uploadParsers,
     jobLimits: config.jobLimits,
     pingDatabase: async () => void (await database.prisma.$queryRaw`SELECT 1`),
