@@ -19,6 +19,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { modelRoutes } from './routes/models.js';
 import { promptRoutes } from './routes/prompts.js';
 import { taskRoutes } from './routes/tasks.js';
+import { uiRoutes } from './routes/ui.js';
 import { validatorPerHttpPart } from './validators.js';
 
 export const OPENAPI_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../openapi.yaml');
@@ -34,7 +35,7 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
   await app.register(auth, { store: deps.store });
   await app.register(storableStrings);
   if (deps.queueBoard) await app.register(queueBoard, { queue: deps.trainQueue, ...deps.queueBoard });
-  for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, jobEventRoutes, promptRoutes, evaluationRoutes]) await app.register(routes, { deps });
+  for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, jobEventRoutes, promptRoutes, evaluationRoutes, uiRoutes]) await app.register(routes, { deps });
 });
 
 /** The HTTP API without a listening socket, so tests can `inject` requests. */
