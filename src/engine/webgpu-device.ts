@@ -4,6 +4,7 @@
  * Dawn's GPU* globals, so those are installed while a device is open, and `navigator` is removed
  * again at close (Node does not exit while it holds Dawn's GPU).
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { tf } from './tf.js';
 
 export interface GpuAdapterInfo {
@@ -62,9 +63,22 @@ function installNavigator(gpu: GPU): () => void {
  * on it (not yet selected). Throws, with the reason, when there is no adapter or only a software
  * one that was not allowed.
  */
-export async function openWebGpu({ allowSoftware, gpu = dawnGpu }: OpenWebGpuOptions): Promise<GpuAdapterInfo> {
+/**
+ * Whether this machine can have a hardware adapter. On Linux one needs a GPU's device files (a
+ * DRM render node, NVIDIA's, or WSL2's); elsewhere there is no such sign, so Dawn is asked.
+ */
+function mayHaveGpu(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dri = existsSync('/dev/dri') ? readdirSync('/dev/dri').some((name) => name.startsWith('renderD')) : false;
+  return dri || existsSync('/dev/nvidiactl') || existsSync('/dev/dxg'); // WSL2's GPU
+}
+
+export async function openWebGpu({ allowSoftware, gpu }: OpenWebGpuOptions): Promise<GpuAdapterInfo> {
   closeWebGpu();
-  const entry = await gpu();
+  // Without a GPU only a software adapter could come, which this call would refuse: do not load
+  // Dawn at all then (it prints warnings to stderr as it starts).
+  if (!gpu && !allowSoftware && !mayHaveGpu()) throw new Error('no GPU on this machine (no /dev/dri/renderD*, /dev/nvidiactl or /dev/dxg), so no hardware WebGPU adapter');
+  const entry = await (gpu ?? dawnGpu)();
   const adapter = await entry.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('no WebGPU adapter: Dawn found no Vulkan device');
   const info = describeAdapter(adapter);
