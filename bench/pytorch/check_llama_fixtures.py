@@ -13,12 +13,11 @@ import sys
 
 import torch
 
-from prompt_step import SIGMA, attention_mask, label_loss, load_model, read_safetensors
+from fixture_checks import method_diffs, method_params, method_prompt, report
+from prompt_step import attention_mask, label_loss, load_model, read_safetensors
 
 SHARED = os.environ.get("LOPT_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../shared"))
 FOLDERS = {"llama": "tiny-llama-random", "qwen2": "tiny-qwen2-random"}
-# The fixtures' contracts: absolute on logits, relative to the largest reference value on gradients, absolute on losses.
-TOLERANCE = {"logits": 1e-4, "grad": 1e-4, "loss": 1e-5}
 
 
 def all_logits(model, rows, lengths, prompt=None):
@@ -49,23 +48,11 @@ def check(family):
         with_prompt = all_logits(model, ids, lengths, tensors["prompt"])
         diffs.append(("logits", "logits", real_positions_diff(with_prompt, tensors["logits"], [n + length for length in lengths])))
     for method, spec in fixture["methods"].items():
-        params = {name: tensors[f"{method}.{name}"].clone().requires_grad_() for name in spec["params"]}
-        if method == "pt":
-            prompt = lambda: params["X"]
-        elif method == "lopt1":
-            prompt = lambda: params["U"] @ params["V"]
-        else:
-            prompt = lambda: SIGMA[spec["act"]](tensors["lopt2.X0"] @ params["U"]) @ params["V"]
+        params = method_params(tensors, method, spec)
         for form in (model.last_hidden_per_row, model.last_hidden_shared_prefix):
-            what = f"{method} {form.__name__.removeprefix('last_hidden_')}"
-            X = prompt()
+            X = method_prompt(tensors, method, spec, params)
             loss = label_loss(model, form(X, inputs), label_tokens, labels)
-            grads = torch.autograd.grad(loss, list(params.values()))
-            diffs.append((f"{what} X", "logits", (X - tensors[f"{method}.X"]).abs().max().item()))
-            diffs.append((f"{what} loss", "loss", abs(loss.item() - spec["loss"])))
-            for name, grad in zip(params, grads):
-                reference = tensors[f"{method}.grad.{name}"]
-                diffs.append((f"{what} grad.{name}", "grad", ((grad - reference).abs().max() / reference.abs().max()).item()))
+            diffs += method_diffs(f"{method} {form.__name__.removeprefix('last_hidden_')}", tensors, method, spec, params, X, loss)
     with torch.no_grad():
         generated, row = [], list(fixture["generation"]["input_ids"])
         for _ in range(fixture["generation"]["steps"]):
@@ -73,13 +60,7 @@ def check(family):
             row.append(generated[-1])
     ok = generated == fixture["generation"]["generated_ids"]
     print(f"{family}: generation {'matches' if ok else f'differs: {generated}'}")
-    for kind in TOLERANCE:
-        worst = max((d for d in diffs if d[1] == kind), key=lambda d: d[2])
-        print(f"{family}: max {kind} diff {worst[2]:.2e} ({worst[0]}; tolerance {TOLERANCE[kind]:.0e})")
-    failed = [d for d in diffs if d[2] > TOLERANCE[d[1]]]
-    for what, kind, diff in failed:
-        print(f"{family}: FAIL {what}: {diff:.2e} > {TOLERANCE[kind]:.0e}")
-    return ok and not failed
+    return report(family, diffs) and ok
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ import sys
 
 import torch
 
-from prompt_step import SIGMA, load_model, read_safetensors, relative_position_bucket
+from fixture_checks import method_diffs, method_params, method_prompt, report
+from prompt_step import load_model, read_safetensors, relative_position_bucket
 
 SHARED = os.environ.get("LOPT_SHARED_DIR", os.path.join(os.path.dirname(__file__), "../../../shared"))
 MODEL = f"{SHARED}/models/tiny-t5-random"
-# The fixtures' contracts: absolute on encoder output and logits, relative to the largest reference value on gradients, absolute on losses.
-TOLERANCE = {"logits": 1e-4, "grad": 1e-4, "loss": 1e-5}
 
 
 def forward(model, rows, lengths, decoder_input_ids, prompt=None):
@@ -77,20 +76,10 @@ def main():
         diffs.append(("logits_plain", "logits", (plain - tensors["logits_plain"]).abs().max().item()))
 
     for method, spec in fixture["methods"].items():
-        params = {name: tensors[f"{method}.{name}"].clone().requires_grad_() for name in spec["params"]}
-        if method == "pt":
-            X = params["X"]
-        elif method == "lopt1":
-            X = params["U"] @ params["V"]
-        else:
-            X = SIGMA[spec["act"]](tensors["lopt2.X0"] @ params["U"]) @ params["V"]
+        params = method_params(tensors, method, spec)
+        X = method_prompt(tensors, method, spec, params)
         loss = seq2seq_loss(forward(model, ids, lengths, decoder_ids, X)[1], labels)
-        grads = torch.autograd.grad(loss, list(params.values()))
-        diffs.append((f"{method} X", "logits", (X - tensors[f"{method}.X"]).abs().max().item()))
-        diffs.append((f"{method} loss", "loss", abs(loss.item() - spec["loss"])))
-        for name, grad in zip(params, grads):
-            reference = tensors[f"{method}.grad.{name}"]
-            diffs.append((f"{method} grad.{name}", "grad", ((grad - reference).abs().max() / reference.abs().max()).item()))
+        diffs += method_diffs(method, tensors, method, spec, params, X, loss)
 
     generation = fixture["generation"]
     with torch.no_grad():
@@ -108,13 +97,7 @@ def main():
         print(f"t5: {what} {'matches' if ok else 'DIFFERS'}" + ("" if ok or what != "generation" else f": {row[1:]}"))
     if tokenizer is None:
         print("t5: tokenizer ids not checked (no sentencepiece module)")
-    for kind in TOLERANCE:
-        worst = max((d for d in diffs if d[1] == kind), key=lambda d: d[2])
-        print(f"t5: max {kind} diff {worst[2]:.2e} ({worst[0]}; tolerance {TOLERANCE[kind]:.0e})")
-    failed = [d for d in diffs if d[2] > TOLERANCE[d[1]]]
-    for what, kind, diff in failed:
-        print(f"t5: FAIL {what}: {diff:.2e} > {TOLERANCE[kind]:.0e}")
-    return all(exact.values()) and not failed
+    return report("t5", diffs) and all(exact.values())
 
 
 if __name__ == "__main__":
