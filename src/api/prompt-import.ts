@@ -7,7 +7,7 @@
 import { EngineError } from '../engine/engine-error.js';
 import { decodePeftAdapter } from '../engine/peft-adapter.js';
 import { readPromptFile } from '../engine/prompt-file.js';
-import { parameterShapes, resolvePromptSpec, trainableParameterCount, type PromptSpec } from '../engine/prompts/prompt-spec.js';
+import { resolvePromptSpec, storedTensorShapes, trainableParameterCount, type PromptSpec } from '../engine/prompts/prompt-spec.js';
 import type { HostTensor } from '../engine/safetensors.js';
 import { catalogTaskSpec, TASK_CATALOG, type TaskId } from '../engine/tasks/task-catalog.js';
 import { checkInputRoom } from '../engine/tasks/task-encoder.js';
@@ -60,7 +60,7 @@ export function importedPrompt(request: PromptImportRequest, model: ModelInfo, t
   let imported: { spec: PromptSpec; tensors: Record<string, Tensor>; task: TaskSpec; metrics: object; activation: string | null };
   if (request.format === 'peft') {
     const { config, weights } = unpackAdapter(bytes);
-    const { X } = decodePeftAdapter(config, weights, { stack: model.promptStack, hiddenSize: d });
+    const X = decodePeftAdapter(config, weights, { stack: model.promptStack, hiddenSize: d });
     const n = X.shape[0]!;
     imported = { spec: { method: 'pt', n }, tensors: storedTensors(new Map([['X', X]]), ['X']), task: taskOf(request.task, undefined, model), metrics: {}, activation: null };
   } else {
@@ -72,10 +72,9 @@ export function importedPrompt(request: PromptImportRequest, model: ModelInfo, t
     ].filter(Boolean);
     if (mismatch.length > 0) throw new EngineError('PROMPT_FILE_INVALID', `the prompt file is for another model than ${model.id}: ${mismatch.join('; ')}`);
     const { spec } = file;
-    const names = [...Object.keys(parameterShapes(spec, d)), ...(spec.method === 'lopt2' ? ['X0'] : []), ...(spec.method === 'pt' ? [] : ['X'])];
     imported = {
       spec: { method: spec.method, n: spec.n, ...(spec.r ? { r: spec.r } : {}), activation: spec.activation, init: spec.init, ...(spec.initText ? { initText: spec.initText } : {}), seed: spec.seed },
-      tensors: storedTensors(file.tensors, names),
+      tensors: storedTensors(file.tensors, Object.keys(storedTensorShapes(spec, d, { materialised: true }))),
       task: taskOf(request.task, file.task, model),
       metrics: evaluationMetricsOf(file.metrics),
       activation: spec.method === 'lopt2' ? spec.activation : null,

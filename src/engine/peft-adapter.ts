@@ -67,12 +67,6 @@ export function encodePeftAdapter(X: HostTensor, model: PeftBaseModel, init: { k
   ]);
 }
 
-/** What an adapter holds: its prompt X [n, d] (float32, whatever dtype it was saved in) and the base model it names. */
-export interface PeftAdapterContents {
-  readonly X: HostTensor;
-  readonly baseModel: string | null;
-  readonly taskType: string;
-}
 
 const invalid = (message: string) => new EngineError('ADAPTER_INVALID', message);
 
@@ -83,11 +77,11 @@ function integerField(config: Record<string, unknown>, key: string, fallback?: n
 }
 
 /**
- * Reads an adapter's config (parsed JSON) and weights (the safetensors bytes), checked against the
- * model it is to be used with: a prompt-tuning adapter of this stack's task type, its width, and
+ * The prompt X [n, d] (float32, whatever dtype it was saved in) of an adapter's config (parsed
+ * JSON) and weights (the safetensors bytes), checked against the model it is to be used with: a prompt-tuning adapter of this stack's task type, its width, and
  * one prompt for the stack the model takes it in front of.
  */
-export function decodePeftAdapter(config: unknown, weights: Uint8Array, model: Pick<PeftBaseModel, 'stack' | 'hiddenSize'>): PeftAdapterContents {
+export function decodePeftAdapter(config: unknown, weights: Uint8Array, model: Pick<PeftBaseModel, 'stack' | 'hiddenSize'>): HostTensor {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw invalid(`${PEFT_CONFIG_FILE} is not a JSON object`);
   const fields = config as Record<string, unknown>;
   if (fields.peft_type !== 'PROMPT_TUNING') throw invalid(`peft_type ${JSON.stringify(fields.peft_type)} is not a prompt-tuning adapter (PROMPT_TUNING)`);
@@ -113,6 +107,5 @@ export function decodePeftAdapter(config: unknown, weights: Uint8Array, model: P
     throw invalid(`"${PROMPT_TENSOR}" has shape [${X.shape.join(', ')}], expected [${n}, ${d}] from the config`);
   }
   if (!X.data.every(Number.isFinite)) throw invalid(`"${PROMPT_TENSOR}" holds values that are not finite`);
-  const baseModel = typeof fields.base_model_name_or_path === 'string' ? fields.base_model_name_or_path : null;
-  return { X, baseModel, taskType };
+  return X;
 }

@@ -63,23 +63,7 @@ before(async () => {
   const othersJob = await submit(other.secret, { ...classifyJob, datasetId: othersDataset });
 
   // Prompts as a worker would store them (no worker runs here), so predict and generate reach the inference thread.
-  const hidden = service.deps.models.get('gpt2-mini').dims.hiddenSize;
-  const prompt = (jobId: string, task: object) =>
-    service.deps.store.prompts.create({
-      tenantId: tenant.tenantId,
-      jobId,
-      source: 'trained',
-      spec: { method: 'pt', n: 4 },
-      modelId: 'gpt2-mini',
-      method: 'pt',
-      n: 4,
-      r: null,
-      activation: null,
-      trainableParameters: 4 * hidden,
-      task,
-      metrics: {},
-      tensors: { X: { shape: [4, hidden], data: Float32Array.from({ length: 4 * hidden }, (_, i) => Math.sin(i) * 0.02) } },
-    });
+  const prompt = (jobId: string, task: object) => service.storePrompt(tenant.secret, { task, jobId });
   const prompts = [(await prompt(jobs[0]!, CLASSIFY)).id, (await prompt(jobs[1]!, TEXT_TO_TEXT)).id];
 
   context = {
@@ -87,7 +71,7 @@ before(async () => {
     ids: { datasets: [classified, qa, othersDataset], jobs: [...jobs, othersJob], prompts },
     validBodies: {
       'POST /v1/jobs': [classifyJob, generateJob, inlineJob],
-      'POST /v1/prompts': [{ model: 'gpt2-mini', format: 'peft', task: 'sst2', file: adapterTar(hidden) }],
+      'POST /v1/prompts': [{ model: 'gpt2-mini', format: 'peft', task: 'sst2', file: adapterTar(service.deps.models.get('gpt2-mini').dims.hiddenSize) }],
       'POST /v1/prompts/{id}/predict': [{ texts: ['a fine film'] }, { inputs: [{ text: 'dull' }, { text: 'fun' }] }],
       'POST /v1/prompts/{id}/generate': [{ texts: ['Capital of Spain?'], maxNewTokens: 2 }, { inputs: [{ question: 'Capital of Peru?' }] }],
     },

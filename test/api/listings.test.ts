@@ -27,24 +27,12 @@ const submit = async (datasetId: string, overrides: object = {}) => {
   assert.equal(status, 202, JSON.stringify(body));
   return body.id as string;
 };
-/** A prompt of a job, as its worker would store it (no worker runs in most of these tests). */
-const storePrompt = (jobId: string | null, modelId: string, method: 'pt' | 'lopt1', source: 'trained' | 'peft' = 'trained') =>
-  service.deps.store.prompts.create({
-    tenantId: tenantOf(key), jobId, source, spec: { method, n: 2, ...(method === 'pt' ? {} : { r: 1 }) }, modelId, method, n: 2, r: method === 'pt' ? null : 1,
-    activation: null, trainableParameters: 2, task: tinySentimentJob('').task, metrics: {},
-    tensors: method === 'pt' ? { X: { shape: [2, 256], data: new Float32Array(512) } } : { U: { shape: [2, 1], data: new Float32Array(2) }, V: { shape: [1, 256], data: new Float32Array(256) }, X: { shape: [2, 256], data: new Float32Array(512) } },
-  });
-const tenants = new Map<string, string>();
-const tenantOf = (secret: string) => tenants.get(secret)!;
+/** A prompt of a job, as its worker would store it, or an import (no worker runs in most of these tests). */
+const storePrompt = (jobId: string | null, method: 'pt' | 'lopt1') => service.storePrompt(key, { task: tinySentimentJob('').task, jobId, method });
 
 before(async () => {
   service = await startTestService();
-  for (const name of ['lister', 'other']) {
-    const created = await service.deps.store.tenants.createWithKey(name, 'default');
-    tenants.set(created.secret, created.tenantId);
-    if (name === 'lister') key = created.secret;
-    else otherKey = created.secret;
-  }
+  [key, otherKey] = [await service.newKey('lister'), await service.newKey('other')];
 });
 after(() => service.close());
 
@@ -87,7 +75,7 @@ describe('prompts', () => {
   test('are listed newest first, filtered by model, method, job and source, without weights', async () => {
     const datasetId = await upload('for-prompts');
     const jobs = [await submit(datasetId), await submit(datasetId)];
-    const stored = [await storePrompt(jobs[0]!, 'gpt2-mini', 'pt'), await storePrompt(jobs[1]!, 'gpt2-mini', 'lopt1'), await storePrompt(null, 'gpt2-mini', 'pt', 'peft')];
+    const stored = [await storePrompt(jobs[0]!, 'pt'), await storePrompt(jobs[1]!, 'lopt1'), await storePrompt(null, 'pt')];
     const ids = (url: string) => call('GET', url, '/v1/prompts').then(({ status, body }) => {
       assert.equal(status, 200, JSON.stringify(body));
       return body.items.map((p: { id: string }) => p.id);
@@ -99,14 +87,14 @@ describe('prompts', () => {
     assert.deepEqual(await ids('/v1/prompts?model=tiny-llama'), []);
     assert.deepEqual(await ids('/v1/prompts?jobId=not-a-uuid'), []);
     const page = await call('GET', '/v1/prompts?limit=1', '/v1/prompts');
-    assert.deepEqual(page.body.items[0].shapes, { X: [2, 256] });
+    assert.deepEqual(page.body.items[0].shapes, { X: [4, 256] });
     assert.equal(page.body.nextCursor, stored[2]!.id);
     assert.deepEqual(await ids(`/v1/prompts?limit=2&cursor=${page.body.nextCursor}`), [stored[1]!.id, stored[0]!.id]);
     assert.deepEqual((await service.call(otherKey, 'GET', '/v1/prompts', '/v1/prompts')).body.items, []);
   });
 
   test('a deleted prompt is gone for predict too, and deleting it again is no error', async () => {
-    const prompt = await storePrompt(null, 'gpt2-mini', 'pt', 'peft');
+    const prompt = await storePrompt(null, 'pt');
     assert.equal((await service.call(otherKey, 'DELETE', `/v1/prompts/${prompt.id}`, '/v1/prompts/{id}')).status, 204);
     assert.equal((await call('GET', `/v1/prompts/${prompt.id}`, '/v1/prompts/{id}')).status, 200);
     for (let attempt = 0; attempt < 2; attempt++) assert.equal((await call('DELETE', `/v1/prompts/${prompt.id}`, '/v1/prompts/{id}')).status, 204);
@@ -127,7 +115,7 @@ describe('jobs', () => {
     assert.equal((await call('DELETE', `/v1/jobs/${queued}`, '/v1/jobs/{id}')).status, 204);
 
     const trained = await submit(datasetId);
-    const prompt = await storePrompt(trained, 'gpt2-mini', 'pt');
+    const prompt = await storePrompt(trained, 'pt');
     assert.equal((await call('DELETE', `/v1/jobs/${trained}`, '/v1/jobs/{id}')).status, 204);
     const kept = await call('GET', `/v1/prompts/${prompt.id}`, '/v1/prompts/{id}');
     assert.deepEqual([kept.status, kept.body.jobId], [200, null]);
@@ -159,12 +147,12 @@ describe('API keys from the command line', () => {
   };
 
   test('a second key rotates in, the list shows no secret, and a revoked key answers 401 at once', async () => {
-    const tenantId = tenantOf(key);
+    const { tenantId } = (await service.deps.store.tenants.findByApiKey(key))!;
     const [added] = await keys('create', '--tenant-id', tenantId, '--name', 'rotated');
     assert.equal(added!.tenantId, tenantId);
     assert.equal((await service.call(added!.apiKey, 'GET', '/v1/models', '/v1/models')).status, 200);
     const listed = await keys('list', '--tenant-id', tenantId);
-    assert.deepEqual(listed.map((k) => [k.name, k.revokedAt]), [['default', null], ['rotated', null]]);
+    assert.deepEqual(listed.map((k) => [k.name, k.revokedAt]), [['test', null], ['rotated', null]]); // newKey names a tenant's first key "test"
     for (const listedKey of listed) assert.deepEqual(Object.keys(listedKey).sort(), ['createdAt', 'keyId', 'name', 'revokedAt', 'tenantId', 'tenantName']);
 
     const [revoked] = await keys('revoke', '--key', added!.keyId);

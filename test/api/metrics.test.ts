@@ -51,10 +51,7 @@ test("the API's metrics count requests by route and status, and show the queue's
   await service.call(key, 'GET', '/v1/jobs/0b0e2a4c-6f7d-4f1e-9a55-2a3b5c7d9e01', '/v1/jobs/{id}');
   const datasetId = await service.uploadTinyDataset(key);
   const { body: job } = await service.call(key, 'POST', '/v1/jobs', '/v1/jobs', tinySentimentJob(datasetId));
-  const prompt = await service.deps.store.prompts.create({
-    tenantId: (await service.deps.store.tenants.findByApiKey(key))!.tenantId, jobId: null, source: 'peft', spec: { method: 'pt', n: 2 }, modelId: 'gpt2-mini',
-    method: 'pt', n: 2, r: null, activation: null, trainableParameters: 512, task: tinySentimentJob('').task, metrics: {}, tensors: { X: { shape: [2, 256], data: new Float32Array(512) } },
-  });
+  const prompt = await service.storePrompt(key, { task: tinySentimentJob('').task });
   assert.equal((await service.call(key, 'POST', `/v1/prompts/${prompt.id}/predict`, '/v1/prompts/{id}/predict', { texts: ['fine', 'dull', 'fun'] })).status, 200);
   const text = await scrapeApi();
   assert.equal(sample(text, 'lopt_inference_inputs_sum', { call: 'classify' }), 3);

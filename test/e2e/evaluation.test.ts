@@ -14,7 +14,6 @@ import { DATASETS_DIR } from '../helpers/shared.js';
 
 let service: TestService;
 let key: string;
-let tenantId: string;
 
 const call = (method: 'GET' | 'POST' | 'DELETE', url: string, route: string, payload?: object | string, contentType?: string) =>
   service.call(key, method, url, route, payload, contentType);
@@ -29,19 +28,11 @@ async function upload(rows: Array<Record<string, string>>): Promise<string> {
 }
 
 /** A pt prompt of 4 rows for gpt2-mini, stored as an import would store it. */
-async function storedPrompt(task: object): Promise<string> {
-  const X = Float32Array.from({ length: 4 * 256 }, (_, i) => Math.sin(i * 0.37) * 0.05);
-  const prompt = await service.deps.store.prompts.create({
-    tenantId, jobId: null, source: 'peft', spec: { method: 'pt', n: 4 }, modelId: 'gpt2-mini', method: 'pt', n: 4, r: null, activation: null,
-    trainableParameters: 4 * 256, task, metrics: {}, tensors: { X: { shape: [4, 256], data: X } },
-  });
-  return prompt.id;
-}
+const storedPrompt = async (task: object) => (await service.storePrompt(key, { task })).id;
 
 before(async () => {
   service = await startTestService({ LOPT_MAX_EVAL_ROWS_TOTAL: '100' });
-  const created = await service.deps.store.tenants.createWithKey('evaluator', 'default');
-  [key, tenantId] = [created.secret, created.tenantId];
+  key = await service.newKey('evaluator');
   service.startWorker();
 });
 after(() => service.close());

@@ -15,6 +15,7 @@ import type { ApiDeps } from '../../src/api/api-deps.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logger.js';
+import type { PromptSource, StoredPrompt, Tensor } from '../../src/db/prompts-repository.js';
 import { assertMatchesSpec } from './openapi-responses.js';
 import { MODELS_DIR } from './shared.js';
 
@@ -44,6 +45,15 @@ export interface ApiResponse {
 
 const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled'];
 
+export interface PromptToStore {
+  readonly task: object;
+  readonly method?: 'pt' | 'lopt1';
+  readonly n?: number;
+  readonly jobId?: string | null;
+  readonly source?: PromptSource;
+  readonly modelId?: string;
+}
+
 export interface TestService {
   readonly app: FastifyInstance;
   readonly deps: ApiDeps;
@@ -59,6 +69,12 @@ export interface TestService {
   call(key: string, method: 'GET' | 'POST' | 'DELETE', url: string, route: string, payload?: object | string, contentType?: string): Promise<ApiResponse>;
   /** Polls the job until it is succeeded, failed or cancelled; returns it then. */
   finishedJob(key: string, jobId: string, timeoutMs?: number): Promise<Record<string, any>>;
+  /**
+   * Stores a prompt for `key`'s tenant as a worker (with `jobId`) or an import would, so that
+   * predict and generate reach the inference thread without a training run: pt, or lopt1 of rank
+   * 1, n rows (4 by default) of a fixed wave for `modelId` (gpt2-mini by default).
+   */
+  storePrompt(key: string, options: PromptToStore): Promise<StoredPrompt>;
   /** Downloads a prompt's safetensors file into `dir`; returns its path. */
   downloadPrompt(key: string, promptId: string, dir: string): Promise<string>;
   /** Starts a worker process against this service's database and queue, with `overrides` over the service's environment. */
@@ -121,6 +137,18 @@ export async function startTestService(overrides: NodeJS.ProcessEnv = {}): Promi
         if (FINAL_STATUSES.includes(job.status)) return job;
         if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
       }
+    },
+    async storePrompt(key, { task, method = 'pt', n = 4, jobId = null, source = jobId ? 'trained' : 'peft', modelId = 'gpt2-mini' }) {
+      const { tenantId } = (await deps.store.tenants.findByApiKey(key))!;
+      const d = deps.models.get(modelId).dims.hiddenSize;
+      const wave = Float32Array.from({ length: d }, (_, i) => Math.sin(i * 0.37) * 0.05);
+      const X = { shape: [n, d], data: Float32Array.from({ length: n * d }, (_, i) => wave[i % d]!) };
+      // lopt1 of rank 1: U all ones and V the wave, so X = U·V repeats the wave in every row.
+      const tensors: Record<string, Tensor> = method === 'pt' ? { X } : { U: { shape: [n, 1], data: new Float32Array(n).fill(1) }, V: { shape: [1, d], data: wave }, X };
+      return deps.store.prompts.create({
+        tenantId, jobId, source, spec: { method, n, ...(method === 'pt' ? {} : { r: 1 }) }, modelId, method, n, r: method === 'pt' ? null : 1,
+        activation: null, trainableParameters: method === 'pt' ? n * d : n + d, task, metrics: {}, tensors,
+      });
     },
     async downloadPrompt(key, promptId, dir) {
       const file = await app.inject({ method: 'GET', url: `/v1/prompts/${promptId}/weights?format=safetensors`, headers: { authorization: `Bearer ${key}` } });

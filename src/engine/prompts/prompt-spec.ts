@@ -83,7 +83,7 @@ export function trainableParameterCount({ method, n, r }: Pick<ResolvedPromptSpe
 }
 
 /** Parameter name → expected shape, for a method at width d. */
-export function parameterShapes({ method, n, r }: Pick<ResolvedPromptSpec, 'method' | 'n' | 'r'>, d: number): Record<string, [number, number]> {
+function parameterShapes({ method, n, r }: Pick<ResolvedPromptSpec, 'method' | 'n' | 'r'>, d: number): Record<string, [number, number]> {
   switch (method) {
     case 'pt':
       return { X: [n, d] };
@@ -94,19 +94,20 @@ export function parameterShapes({ method, n, r }: Pick<ResolvedPromptSpec, 'meth
   }
 }
 
-/**
- * Throws PROMPT_FILE_INVALID unless `tensors` hold what a stored prompt of `spec` at width d
- * holds, shaped so and finite: its parameters, X0 for lopt2, and (`materialised`) X [n, d].
- */
-export function checkStoredTensors(
-  spec: ResolvedPromptSpec, d: number, tensors: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>, { materialised }: { materialised: boolean },
-): void {
-  const shapes: Record<string, [number, number]> = {
+/** What a stored prompt of `spec` at width d holds, name → shape: its parameters, X0 for lopt2, and (`materialised`) X [n, d]. */
+export function storedTensorShapes(spec: Pick<ResolvedPromptSpec, 'method' | 'n' | 'r'>, d: number, { materialised }: { materialised: boolean }): Record<string, [number, number]> {
+  return {
     ...parameterShapes(spec, d),
     ...(spec.method === 'lopt2' ? { X0: [spec.n, d] } : {}),
     ...(materialised ? { X: [spec.n, d] } : {}),
   };
-  for (const [name, shape] of Object.entries(shapes)) {
+}
+
+/** Throws PROMPT_FILE_INVALID unless `tensors` hold storedTensorShapes(spec, d, …), shaped so and finite. */
+export function checkStoredTensors(
+  spec: ResolvedPromptSpec, d: number, tensors: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>, options: { materialised: boolean },
+): void {
+  for (const [name, shape] of Object.entries(storedTensorShapes(spec, d, options))) {
     const tensor = tensors.get(name);
     if (!tensor || tensor.shape.join() !== shape.join()) {
       throw new EngineError('PROMPT_FILE_INVALID', `${spec.method} prompt needs ${name} of shape [${shape.join(', ')}], got ${tensor ? `[${tensor.shape.join(', ')}]` : 'none'}`);

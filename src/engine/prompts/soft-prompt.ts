@@ -8,7 +8,7 @@ import type { FrozenModel } from '../models/frozen-model.js';
 import type { HostTensor } from '../safetensors.js';
 import { tf } from '../tf.js';
 import { initialRows, lopt2Factors, truncatedSvdFactors } from './prompt-init.js';
-import { checkStoredTensors, parameterShapes, trainableParameterCount, type Activation, type ResolvedPromptSpec } from './prompt-spec.js';
+import { checkStoredTensors, storedTensorShapes, trainableParameterCount, type Activation, type ResolvedPromptSpec } from './prompt-spec.js';
 
 const SIGMA: Record<Activation, (x: tf.Tensor2D) => tf.Tensor2D> = {
   tanh: (x) => tf.tanh(x),
@@ -55,7 +55,7 @@ export class SoftPrompt {
   static fromHostTensors(spec: ResolvedPromptSpec, d: number, tensors: ReadonlyMap<string, HostTensor>): SoftPrompt {
     checkStoredTensors(spec, d, tensors, { materialised: false });
     const loaded: Record<string, tf.Tensor2D> = {};
-    for (const name of [...Object.keys(parameterShapes(spec, d)), ...(spec.method === 'lopt2' ? ['X0'] : [])]) {
+    for (const name of Object.keys(storedTensorShapes(spec, d, { materialised: false }))) {
       const { shape, data } = tensors.get(name)!;
       loaded[name] = tf.tensor2d(data, shape as [number, number]);
     }
