@@ -22,8 +22,18 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function connectDatabase(databaseUrl: string): Database {
-  const pool = new pg.Pool({ connectionString: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+/**
+ * @param options.idleInTransactionMs the server ends a session that sits this long inside a
+ *   transaction: a process frozen mid-transaction (SIGSTOP, a long pause) would otherwise hold its
+ *   row locks, and so its job row, for as long as it stays frozen, and no other worker could take
+ *   the job over. Workers give it their queue lock's duration.
+ */
+export function connectDatabase(databaseUrl: string, { idleInTransactionMs }: { idleInTransactionMs?: number } = {}): Database {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    ...(idleInTransactionMs ? { idle_in_transaction_session_timeout: idleInTransactionMs } : {}),
+  });
   // An idle connection that the server drops (an outage) is reported here; the pool makes a new one when asked.
   pool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

@@ -31,7 +31,7 @@ const log = createLogger(config.logLevel).child({ role: 'worker', pid: process.p
 const backend = await initBackend(config.backend, backendOptionsOf(config));
 log.info({ backend }, `TensorFlow.js backend: ${describeBackend(backend)}`);
 
-const database = connectDatabase(config.databaseUrl);
+const database = connectDatabase(config.databaseUrl, { idleInTransactionMs: config.jobLockMs });
 const connection = workerConnection(config.redisUrl);
 const store = createStore(database, { onJobEvent: jobEventPublisher(connection, config.queuePrefix, (err) => log.warn({ err: err.message }, 'could not publish a job event notice')) });
 const metrics = createWorkerMetrics();
