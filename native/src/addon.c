@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "kernels.h"
+#include "stderr-capture.h"
 
 #define MAX_ARGS 15
 
@@ -362,6 +363,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"swigluBackward", NULL, swiglu_backward, NULL, NULL, NULL, napi_default, NULL},
       {"rope", NULL, rope, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
+      {"stderrCaptureBegin", NULL, stderr_capture_begin, NULL, NULL, NULL, napi_default, NULL},
+      {"stderrCaptureEnd", NULL, stderr_capture_end, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;

@@ -5,6 +5,7 @@
  * again at close (Node does not exit while it holds Dawn's GPU).
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { withStderrCaptured } from './native/stderr-capture.js';
 import { tf } from './tf.js';
 
 export interface GpuAdapterInfo {
@@ -59,11 +60,6 @@ function installNavigator(gpu: GPU): () => void {
 }
 
 /**
- * Opens a device on the first adapter Dawn offers and registers the `webgpu` TensorFlow.js backend
- * on it (not yet selected). Throws, with the reason, when there is no adapter or only a software
- * one that was not allowed.
- */
-/**
  * Whether this machine can have a hardware adapter. On Linux one needs a GPU's device files (a
  * DRM render node, NVIDIA's, or WSL2's); elsewhere there is no such sign, so Dawn is asked.
  */
@@ -73,13 +69,32 @@ function mayHaveGpu(): boolean {
   return dri || existsSync('/dev/nvidiactl') || existsSync('/dev/dxg'); // WSL2's GPU
 }
 
+/**
+ * Dawn's notes on limits it lowers for itself, printed as it finds an adapter: true of every
+ * adapter, and nothing to act on.
+ */
+const DAWN_LIMIT_NOTICE = /^Warning: \w+ artificially reduced from \d+ to \d+/;
+
+/** The adapter, with Dawn's start-up notices kept out of stderr (anything else it prints still shows). */
+async function requestAdapter(entry: GPU): Promise<GPUAdapter | null> {
+  const { value, printed } = await withStderrCaptured(() => entry.requestAdapter({ powerPreference: 'high-performance' }));
+  const unexpected = printed.split('\n').filter((line) => line !== '' && !DAWN_LIMIT_NOTICE.test(line));
+  if (unexpected.length > 0) process.stderr.write(`${unexpected.join('\n')}\n`);
+  return value;
+}
+
+/**
+ * Opens a device on the first adapter Dawn offers and registers the `webgpu` TensorFlow.js backend
+ * on it (not yet selected). Throws, with the reason, when there is no adapter or only a software
+ * one that was not allowed.
+ */
 export async function openWebGpu({ allowSoftware, gpu }: OpenWebGpuOptions): Promise<GpuAdapterInfo> {
   closeWebGpu();
   // Without a GPU only a software adapter could come, which this call would refuse: do not load
   // Dawn at all then (it prints warnings to stderr as it starts).
   if (!gpu && !allowSoftware && !mayHaveGpu()) throw new Error('no GPU on this machine (no /dev/dri/renderD*, /dev/nvidiactl or /dev/dxg), so no hardware WebGPU adapter');
   const entry = await (gpu ?? dawnGpu)();
-  const adapter = await entry.requestAdapter({ powerPreference: 'high-performance' });
+  const adapter = await requestAdapter(entry);
   if (!adapter) throw new Error('no WebGPU adapter: Dawn found no Vulkan device');
   const info = describeAdapter(adapter);
   if (info.software && !allowSoftware) {

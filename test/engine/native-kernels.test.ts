@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { activeBackend, initBackend, parseNativeKernelsMode, type BackendName } from '../../src/engine/backend.js';
@@ -214,5 +215,29 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: NATIVE_KERN
     );
     assert.throws(() => addon.swigluForward(new Float32Array(8), new Float32Array(3), 4), /does not match/);
     assert.throws(() => addon.rope(new Float32Array(8), new Float32Array(8), Int32Array.of(0), new Float32Array(2), 2, 3, false), /at most/);
+  });
+
+  test('stderr captured around a call is held back and handed to the caller, native writes included', () => {
+    // In a child process: the test runner's own fd 2 stays untouched.
+    const script = `import { withStderrCaptured } from './src/engine/native/stderr-capture.ts';
+      import { loadNativeAddon } from './src/engine/native/native-addon.ts';
+      process.stderr.write('before\\n');
+      const { value, printed } = await withStderrCaptured(async () => {
+        process.stderr.write('held back\\n');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return 7;
+      });
+      process.stderr.write('after\\n');
+      await withStderrCaptured(async () => { process.stderr.write('why it failed\\n'); throw new Error('failed'); }).catch(() => {});
+      const { addon } = loadNativeAddon();
+      addon.stderrCaptureBegin();
+      let refused = '';
+      try { addon.stderrCaptureBegin(); } catch (err) { refused = err.message; }
+      addon.stderrCaptureEnd();
+      process.stdout.write(JSON.stringify({ value, printed, refused }));`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { encoding: 'utf8', timeout: 30_000 });
+    // A failed call's output is shown after all; a second capture while one is open is refused.
+    assert.deepEqual(JSON.parse(child.stdout), { value: 7, printed: 'held back\n', refused: 'stderr is already being captured' });
+    assert.equal(child.stderr, 'before\nafter\nwhy it failed\n');
   });
 });

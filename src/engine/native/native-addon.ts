@@ -49,6 +49,9 @@ export interface NativeAddon {
   rope(x: Float32Array, out: Float32Array, positions: Int32Array, invFreq: Float32Array, heads: number, rotated: number, inverse: boolean): void;
   /** OpenBLAS's thread count; sets it first when given. */
   threads(set?: number): number;
+  /** Points fd 2 at a temporary file until stderrCaptureEnd, which returns what was written there. */
+  stderrCaptureBegin(): void;
+  stderrCaptureEnd(): string;
 }
 
 export type AddonLoad = { addon: NativeAddon } | { addon: null; reason: string };
