@@ -9,19 +9,13 @@
  *
  * Extra environment (LOPT_UPLOAD_THREADS=4, …) passes through to the API process.
  */
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { applyMigrations } from '../src/db/migrate.js';
-import { createPrismaClient } from '../src/db/prisma-client.js';
-import { createTenantsRepository } from '../src/db/tenants-repository.js';
 import { healthz, procStatusBytes } from '../test/helpers/process-probes.js';
-import { DATASETS_DIR, MODELS_DIR } from '../test/helpers/shared.js';
-import { freePort } from '../src/eval/local-service.js';
+import { DATASETS_DIR } from '../test/helpers/shared.js';
+import { startServiceProcess } from './service-process.js';
 
 const { values: args } = parseArgs({
   options: { concurrency: { type: 'string', default: '6,16' }, mib: { type: 'string', default: '20' }, 'settle-ms': { type: 'string', default: '10000' } },
@@ -29,7 +23,6 @@ const { values: args } = parseArgs({
 const ROUNDS = args.concurrency.split(',').map(Number);
 const BODY_BYTES = Math.floor(Number(args.mib) * 1024 * 1024);
 const SETTLE_MS = Number(args['settle-ms']);
-const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 const MiB = 1024 * 1024;
 
 /** AG News training rows after the header, repeated until the next one would pass `bytes`. */
@@ -64,42 +57,10 @@ async function upload(base: string, key: string, body: Buffer): Promise<Upload> 
   return { status: response.status, seconds: (performance.now() - start) / 1000, ...(answer.error ? { code: answer.error.code } : {}) };
 }
 
-const id = randomUUID().replaceAll('-', '').slice(0, 12);
-const database = `lopt_bench_${id}`;
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${database}`;
-await applyMigrations(databaseUrl);
-const prisma = createPrismaClient(databaseUrl);
-const key = (await createTenantsRepository(prisma).createWithKey('bench', 'bench')).secret;
-await prisma.$disconnect();
-
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const api = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-  env: {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: databaseUrl,
-    LOPT_QUEUE_PREFIX: `lopt-bench-${id}`,
-    LOPT_MODELS: `gpt2-mini=${join(MODELS_DIR, 'gpt2-mini')}`,
-    LOPT_BACKEND: 'wasm',
-    LOPT_WORKERS: '0',
-  },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-const pid = api.pid!;
+const service = await startServiceProcess();
+const { base, port, pid, key } = service;
 
 try {
-  for (let tries = 0; ; tries++) {
-    try {
-      await healthz(port);
-      break;
-    } catch (err) {
-      if (tries > 600 || api.exitCode !== null) throw new Error(`the API did not start: ${(err as Error).message}`);
-      await sleep(100);
-    }
-  }
   const body = agNewsBody(BODY_BYTES);
   const rows = body.toString('utf8').split('\n').length - 2;
   await sleep(2000); // the inference thread loads its model at start
@@ -142,10 +103,5 @@ try {
     );
   }
 } finally {
-  api.kill('SIGTERM');
-  await new Promise((resolve) => (api.exitCode === null ? api.once('exit', resolve) : resolve(undefined)));
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
+  await service.stop();
 }

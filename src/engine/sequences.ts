@@ -3,13 +3,15 @@
  * padded with zeros. Rows may carry different prompts, of different lengths, or none.
  */
 import { EngineError } from './engine-error.js';
-import type { CausalLanguageModel, ContinuedRow, FrozenModel } from './models/frozen-model.js';
+import type { CausalLanguageModel, ContinuedRow, FrozenModel, PrefixGroup, PrefixState } from './models/frozen-model.js';
 import { selectRows } from './select-rows.js';
 import { tf } from './tf.js';
 
 export interface PromptedRow {
   /** n×d soft prompt in front of the tokens; absent for none. */
   readonly prompt?: tf.Tensor2D;
+  /** The model's cached state after that prompt, in its place (see ContinuedRow.prefix). */
+  readonly prefix?: PrefixState;
   readonly ids: readonly number[];
 }
 
@@ -71,28 +73,41 @@ export function embedSequences(model: FrozenModel, rows: readonly PromptedRow[],
   });
 }
 
+/** Runs of consecutive rows with the same prefix state. */
+function prefixGroups(rows: readonly PromptedRow[]): PrefixGroup[] {
+  const groups: Array<{ state: PrefixState; sequences: number }> = [];
+  for (const { prefix } of rows) {
+    const last = groups.at(-1);
+    if (last && last.state === prefix) last.sequences += 1;
+    else groups.push({ state: prefix!, sequences: 1 });
+  }
+  return groups;
+}
+
 /**
  * Final hidden states of a prompted batch, with where row b's tokens start in them. When every
- * row has the same prompt, the prompt is run once for the batch and only the token positions
- * come back ([B, L, d], tokens from 0); otherwise every position ([B, T, d], tokens from n_b).
+ * row has the same prompt, the prompt is run once for the batch, and when every row has a cached
+ * prefix state it is not run at all: only the token positions come back then ([B, L, d], tokens
+ * from 0); otherwise every position ([B, T, d], tokens from n_b).
  */
 export function promptedHiddenStates(
   model: CausalLanguageModel,
   rows: readonly PromptedRow[],
 ): { hidden: tf.Tensor3D; tokenStart: readonly number[]; lengths: readonly number[] } {
-  const layout = sequenceLayout(model, rows);
-  const shared = rows[0]!.prompt;
-  if (shared && rows.every((row) => row.prompt === shared)) {
+  const cached = rows.length > 0 && rows.every(({ prefix }) => prefix);
+  const layout = cached ? undefined : sequenceLayout(model, rows); // checks the prompts' widths and lengths
+  const shared = rows[0]?.prompt;
+  if (cached || (shared && rows.every((row) => row.prompt === shared))) {
     const tokensOnly = rows.map(({ ids }) => ({ ids }));
-    const lengths = rows.map(({ ids }) => ids.length);
+    const tokens = sequenceLayout(model, tokensOnly);
     const hidden = tf.tidy(() => {
-      const inputs = embedSequences(model, tokensOnly, { promptRows: lengths.map(() => 0), lengths, T: Math.max(...lengths) });
-      return model.transformAfterPrefix(shared, inputs, lengths);
+      const inputs = embedSequences(model, tokensOnly, tokens);
+      return cached ? model.transformAfterPrefixStates(prefixGroups(rows), inputs, tokens.lengths) : model.transformAfterPrefix(shared!, inputs, tokens.lengths);
     });
-    return { hidden, tokenStart: lengths.map(() => 0), lengths };
+    return { hidden, tokenStart: tokens.lengths.map(() => 0), lengths: tokens.lengths };
   }
-  const hidden = tf.tidy(() => model.transform(embedSequences(model, rows, layout), layout.lengths));
-  return { hidden, tokenStart: layout.promptRows, lengths: layout.lengths };
+  const hidden = tf.tidy(() => model.transform(embedSequences(model, rows, layout!), layout!.lengths));
+  return { hidden, tokenStart: layout!.promptRows, lengths: layout!.lengths };
 }
 
 /**
@@ -102,7 +117,7 @@ export function promptedHiddenStates(
  */
 export function causalPredictiveStates(model: CausalLanguageModel, rows: readonly ContinuedRow[]): tf.Tensor2D {
   return tf.tidy(() => {
-    const { hidden, tokenStart } = promptedHiddenStates(model, rows.map(({ prompt, input, continuation }) => ({ prompt, ids: [...input, ...continuation] })));
+    const { hidden, tokenStart } = promptedHiddenStates(model, rows.map(({ prompt, prefix, input, continuation }) => ({ prompt, prefix, ids: [...input, ...continuation] })));
     const [B, T, d] = hidden.shape;
     const steps = rows.flatMap(({ input, continuation }, b) =>
       Array.from({ length: continuation.length + 1 }, (_, j) => b * T + tokenStart[b]! + input.length - 1 + j),

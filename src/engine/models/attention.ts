@@ -23,9 +23,19 @@ export const qkvWidth = ({ heads, kvHeads, headSize }: AttentionShape) => (heads
 /**
  * Context (one row per row of qkv, H·hs wide) of the heads' attention over `past` (the [q | k | v]
  * rows of the P shared positions) and each sequence's own positions. `native`: the addon's fused
- * kernel over packed rows; else TF.js ops over padded rows and the batch's mask.
+ * kernel over packed rows; else TF.js ops over padded rows and the batch's mask. Where the batch
+ * has prefix groups, `past` holds each group's P rows one group after another, and each group
+ * attends to its own.
  */
 export function attend(qkv: tf.Tensor2D, batch: SequenceBatch, past: tf.Tensor2D | undefined, shape: AttentionShape, native: boolean): tf.Tensor2D {
+  const groups = batch.prefixGroups;
+  if (!groups || !past) return attendOneGroup(qkv, batch, past, shape, native);
+  const queries = tf.split(qkv, groups.map(({ rows }) => rows), 0) as tf.Tensor2D[];
+  const pasts = tf.split(past, groups.length, 0) as tf.Tensor2D[];
+  return tf.concat(groups.map((group, g) => attendOneGroup(queries[g]!, group, pasts[g], shape, native)), 0);
+}
+
+function attendOneGroup(qkv: tf.Tensor2D, batch: SequenceBatch, past: tf.Tensor2D | undefined, shape: AttentionShape, native: boolean): tf.Tensor2D {
   if (native) return nativeAttention(qkv, past ?? null, { lengths: [...batch.lengths], ...shape });
   const { B, T, mask } = batch;
   const { heads: H, kvHeads: KV, headSize: hs, scale } = shape;

@@ -13,7 +13,7 @@ import { assertTensorFits } from '../tensor-limit.js';
 import { tf } from '../tf.js';
 import type { FrozenLinear } from './frozen-linear.js';
 import { causalPredictiveStates } from '../sequences.js';
-import type { CausalLanguageModel, ContinuedRow, ModelDimensions, RowShape } from './frozen-model.js';
+import type { CausalLanguageModel, ContinuedRow, ModelDimensions, PrefixGroup, PrefixState, RowShape } from './frozen-model.js';
 import type { SequenceBatch, SequenceBatcher } from './sequence-batch.js';
 import type { FrozenEmbedding, WeightPlacement } from './weight-placement.js';
 
@@ -100,22 +100,54 @@ export class CausalDecoder implements CausalLanguageModel {
   }
 
   transformAfterPrefix(prefix: tf.Tensor2D, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
-    const [B, L, d] = inputs.shape;
     const n = prefix.shape[0];
     this.checkInput(inputs, lengths, n);
-    return tf.tidy(() => {
-      // The prefix sees only itself (causal), so one pass over it serves every row.
-      const prefixBatch = this.parts.batcher([n], n, 0);
-      const inputBatch = this.parts.batcher(lengths, L, n);
-      let p = this.parts.inputRows(tf.expandDims(prefix, 0) as tf.Tensor3D, 0); // (n, d)
-      let x = inputBatch.pack(this.parts.inputRows(inputs, n));
-      for (const layer of this.parts.layers) {
-        const { out, shared } = layer.apply(p, prefixBatch);
-        p = out;
-        x = layer.apply(x, inputBatch, shared).out;
-      }
-      return this.finalHidden(x, inputBatch, [B, L, d]);
+    // The prefix sees only itself (causal), so one pass over it serves every row.
+    return tf.tidy(() => this.afterPrefixes([{ layers: this.prefixLayers(prefix), sequences: inputs.shape[0] }], n, inputs, lengths));
+  }
+
+  prefixState(prefix: tf.Tensor2D): PrefixState {
+    const [n, width] = prefix.shape;
+    if (width !== this.dims.hiddenSize) throw new EngineError('BAD_ARGUMENT', `prefix rows have width ${width}, the model's is ${this.dims.hiddenSize}`);
+    if (n < 1 || n >= this.dims.maxPositions) throw new EngineError('SEQUENCE_TOO_LONG', `a prefix of ${n} rows leaves no room in the model's ${this.dims.maxPositions} positions`);
+    const layers = tf.tidy(() => this.prefixLayers(prefix));
+    const bytes = layers.reduce((sum, t) => sum + 4 * t.size, 0);
+    return { rows: n, layers, bytes, dispose: () => tf.dispose(layers) };
+  }
+
+  transformAfterPrefixStates(groups: readonly PrefixGroup[], inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
+    const n = groups[0]?.state.rows ?? 0;
+    const bad = (message: string) => new EngineError('BAD_ARGUMENT', message);
+    if (groups.length === 0 || groups.some(({ state }) => state.rows !== n)) throw bad(`prefix states must all have the same rows, got [${groups.map(({ state }) => state.rows).join(', ')}]`);
+    if (groups.some(({ state }) => state.layers.length !== this.parts.layers.length)) throw bad("a prefix state is not of this model's layers");
+    const sequences = groups.reduce((sum, { sequences }) => sum + sequences, 0);
+    if (sequences !== inputs.shape[0]) throw bad(`the prefix groups hold ${sequences} sequences, the batch has ${inputs.shape[0]}`);
+    this.checkInput(inputs, lengths, n);
+    return tf.tidy(() => this.afterPrefixes(groups.map(({ state, sequences }) => ({ layers: state.layers, sequences })), n, inputs, lengths));
+  }
+
+  /** Each layer's `shared` rows of a prefix [n, d] run alone. */
+  private prefixLayers(prefix: tf.Tensor2D): tf.Tensor2D[] {
+    const n = prefix.shape[0];
+    const batch = this.parts.batcher([n], n, 0);
+    let p = this.parts.inputRows(tf.expandDims(prefix, 0) as tf.Tensor3D, 0); // (n, d)
+    return this.parts.layers.map((layer) => {
+      const { out, shared } = layer.apply(p, batch);
+      p = out;
+      return shared;
     });
+  }
+
+  /** Inputs [B, L, d] after prefixes of n rows: group g's `sequences` consecutive rows attend to its layers' rows. */
+  private afterPrefixes(groups: ReadonlyArray<{ layers: readonly tf.Tensor2D[]; sequences: number }>, n: number, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
+    const [B, L, d] = inputs.shape;
+    const batch = this.parts.batcher(lengths, L, n, groups.map(({ sequences }) => sequences));
+    let x = batch.pack(this.parts.inputRows(inputs, n));
+    this.parts.layers.forEach((layer, i) => {
+      const past = groups.length === 1 ? groups[0]!.layers[i]! : tf.concat(groups.map(({ layers }) => layers[i]!), 0);
+      x = layer.apply(x, batch, past).out;
+    });
+    return this.finalHidden(x, batch, [B, L, d]);
   }
 
   private finalHidden(x: tf.Tensor2D, batch: SequenceBatch, shape: [number, number, number]): tf.Tensor3D {

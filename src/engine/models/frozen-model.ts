@@ -21,6 +21,12 @@ export interface ModelDimensions {
 export interface ContinuedRow {
   /** n×d soft prompt in front of the input; absent for none. */
   readonly prompt?: tf.Tensor2D;
+  /**
+   * A decoder-only model's state after that prompt (CausalLanguageModel.prefixState), in its
+   * place: the prompt's layers are then not run again. Rows of one batch that carry states carry
+   * them all, of one length; consecutive rows with the same state share it in one pass.
+   */
+  readonly prefix?: PrefixState;
   readonly input: readonly number[];
   readonly continuation: readonly number[];
 }
@@ -71,6 +77,26 @@ export interface FrozenModel {
 }
 
 /**
+ * What a decoder-only model's layers leave of a prefix (a soft prompt run alone) for the
+ * positions after it: each layer's keys and values of its rows. In a causal model a prefix never
+ * sees what follows, so this is computed once per prompt and serves any input after it.
+ */
+export interface PrefixState {
+  readonly rows: number;
+  /** Per layer, what its positions need of the prefix's rows (`DecoderLayer.apply`'s `shared`). */
+  readonly layers: readonly tf.Tensor2D[];
+  /** Bytes the tensors hold, for bounding a cache of states. */
+  readonly bytes: number;
+  dispose(): void;
+}
+
+/** Consecutive sequences of a batch that follow one prefix state. */
+export interface PrefixGroup {
+  readonly state: PrefixState;
+  readonly sequences: number;
+}
+
+/**
  * A decoder-only model, which also runs whole sequences: `[prompt rows][tokens]` at positions
  * 0 … T−1, right-padded.
  */
@@ -87,6 +113,14 @@ export interface CausalLanguageModel extends FrozenModel {
    * once, not B times. `lengths` count the inputs' real positions (the rest: unspecified).
    */
   transformAfterPrefix(prefix: tf.Tensor2D, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
+  /** The state a prefix [n, d] leaves (see PrefixState): the caller keeps and disposes it. Without a gradient. */
+  prefixState(prefix: tf.Tensor2D): PrefixState;
+  /**
+   * As transformAfterPrefix, after cached prefix states, all of one length: group g's
+   * `sequences` consecutive rows of inputs follow its state. Inference only: no gradient reaches
+   * the states.
+   */
+  transformAfterPrefixStates(groups: readonly PrefixGroup[], inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
 }
 
 export const isCausalLanguageModel = (model: FrozenModel): model is CausalLanguageModel => model.promptStack === 'decoder';

@@ -11,6 +11,14 @@ export interface SequenceBatch {
   readonly B: number;
   readonly T: number;
   readonly lengths: readonly number[];
+  /** The layers' rows: Σ lengths packed, B·T padded. */
+  readonly rows: number;
+  /**
+   * Where runs of consecutive sequences follow different shared prefixes (of P positions each,
+   * e.g. the cached states of several soft prompts): one batch per run, in order, whose rows
+   * are consecutive in this one's. Absent when every sequence follows the same prefix.
+   */
+  readonly prefixGroups?: readonly SequenceBatch[];
   /** (B, 1, T, P + T); null for packed rows. */
   readonly mask: tf.Tensor4D | null;
   /** The position of each of the layers' rows: P + j for a sequence's j-th. */
@@ -46,7 +54,7 @@ const keepRows = (x: tf.Tensor2D) => x;
 
 function paddedBatch(lengths: readonly number[], T: number, P: number): SequenceBatch {
   const positions = Int32Array.from({ length: lengths.length * T }, (_, row) => P + (row % T));
-  return { B: lengths.length, T, lengths, mask: attentionMask(lengths, T, P), positions, pack: keepRows, unpack: keepRows };
+  return { B: lengths.length, T, lengths, rows: lengths.length * T, mask: attentionMask(lengths, T, P), positions, pack: keepRows, unpack: keepRows };
 }
 
 /** Packs and unpacks by row gathers (each the other's gradient): O(rows · d), on the addon's backends. */
@@ -63,12 +71,22 @@ function packedBatch(lengths: readonly number[], T: number, P: number): Sequence
       positions[row] = P + j;
     }
   });
-  const base = { B: lengths.length, T, lengths, mask: null, positions };
+  const base = { B: lengths.length, T, lengths, rows, mask: null, positions };
   if (lengths.every((length) => length === T)) return { ...base, pack: keepRows, unpack: keepRows };
   return { ...base, pack: (x) => gatherRows(x, packed, padded), unpack: (x) => gatherRows(x, padded, packed) };
 }
 
-export type SequenceBatcher = (lengths: readonly number[], T: number, P: number) => SequenceBatch;
+/** `groups`: how many consecutive sequences follow each of several prefixes (see prefixGroups). */
+export type SequenceBatcher = (lengths: readonly number[], T: number, P: number, groups?: readonly number[]) => SequenceBatch;
 
 /** Packed rows where the addon's attention runs (`native`), padded ones with a mask elsewhere. */
-export const sequenceBatcher = (native: boolean): SequenceBatcher => (native ? packedBatch : paddedBatch);
+export function sequenceBatcher(native: boolean): SequenceBatcher {
+  const layout = native ? packedBatch : paddedBatch;
+  return (lengths, T, P, groups) => {
+    const batch = layout(lengths, T, P);
+    if (!groups || groups.length < 2) return batch;
+    let first = 0;
+    const prefixGroups = groups.map((count) => layout(lengths.slice(first, (first += count)), T, P));
+    return { ...batch, prefixGroups };
+  };
+}

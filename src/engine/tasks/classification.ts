@@ -2,13 +2,15 @@
  * Classification by label words: the score of a label is log p(its word | prompt, input), summed
  * over the word's tokens; the loss is cross-entropy over the labels' scores only.
  */
-import type { ContinuedRow, FrozenModel } from '../models/frozen-model.js';
+import type { ContinuedRow, FrozenModel, PrefixState } from '../models/frozen-model.js';
 import { tf } from '../tf.js';
 import { stateOffsets, tokenLogProbs } from '../token-scores.js';
 
 /** An input to score against its own label words, under its own prompt. */
 export interface LabelledInput {
   readonly prompt?: tf.Tensor2D;
+  /** The model's cached state after the prompt, in its place (ContinuedRow.prefix). */
+  readonly prefix?: PrefixState;
   readonly input: readonly number[];
   /** Token ids of each label's word. */
   readonly labelTokens: readonly (readonly number[])[];
@@ -23,13 +25,13 @@ export function flatLabelScores(model: FrozenModel, items: readonly LabelledInpu
   const targets: Array<{ row: number; step: number; token: number }> = [];
   const pairOf: number[] = []; // the (input, label) pair each target's log-probability adds to
   let pairs = 0;
-  for (const { prompt, input, labelTokens: words } of items) {
+  for (const { prompt, prefix, input, labelTokens: words } of items) {
     const labelTokens = scoredWords(model, words);
     // Single-token words are all read from the step right after the input: one row per input.
     // Longer words need the word's own prefix before each of its tokens: one row per label.
     const singleToken = labelTokens.every((word) => word.length === 1);
     const firstRow = rows.length;
-    const row = (continuation: readonly number[]): ContinuedRow => ({ ...(prompt ? { prompt } : {}), input, continuation });
+    const row = (continuation: readonly number[]): ContinuedRow => ({ ...(prompt ? { prompt } : {}), ...(prefix ? { prefix } : {}), input, continuation });
     if (singleToken) rows.push(row([]));
     labelTokens.forEach((word, k) => {
       if (!singleToken) rows.push(row(word.slice(0, -1)));
