@@ -48,6 +48,7 @@ const SENTENCES = [
 ];
 
 const service = await startServiceProcess({
+  LOPT_METRICS_ON_API_PORT: 'true', // the inference thread's batch sizes are read from /metrics
   LOPT_MODELS: [`gpt2-mini=${join(MODELS_DIR, 'gpt2-mini')}`, ...EXTRA_MODELS.map(({ id, dir }) => `${id}=${dir}`)].join(','),
 });
 const auth = { authorization: `Bearer ${service.key}` };
@@ -87,13 +88,23 @@ interface Row {
 
 const rows: Row[] = [];
 
+/** The inference thread's batches so far: how many, and inputs in all. */
+async function batchTotals(): Promise<{ count: number; inputs: number }> {
+  const text = await (await fetch(`${service.base}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: value('lopt_inference_batch_inputs_count'), inputs: value('lopt_inference_batch_inputs_sum') };
+}
+
 async function load(what: string, connections: number, requests: autocannon.Request[]): Promise<void> {
   const options = { url: service.base, connections, headers: { ...auth, 'content-type': 'application/json' }, requests };
   await autocannon({ ...options, duration: 2 }); // warm: kernels, caches, connections
+  const before = await batchTotals();
   const result = await autocannon({ ...options, duration: DURATION_S });
+  const after = await batchTotals();
+  const batches = after.count - before.count;
   const row = { what, requestsPerSecond: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, failed: result.non2xx + result.errors };
   rows.push(row);
-  console.log(`${what.padEnd(52)} ${row.requestsPerSecond.toFixed(0).padStart(7)} req/s   p50 ${row.p50.toFixed(1).padStart(7)} ms   p99 ${row.p99.toFixed(1).padStart(7)} ms${row.failed ? `   ${row.failed} failed` : ''}`);
+  console.log(`${what.padEnd(52)} ${row.requestsPerSecond.toFixed(0).padStart(7)} req/s   p50 ${row.p50.toFixed(1).padStart(7)} ms   p99 ${row.p99.toFixed(1).padStart(7)} ms${batches ? `   mean batch ${((after.inputs - before.inputs) / batches).toFixed(1)} inputs` : ''}${row.failed ? `   ${row.failed} failed` : ''}`);
 }
 
 try {

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_JOB_LIMITS, JOB_LIMIT_SETTINGS, type JobLimits } from './api/job-limits.js';
+import type { InferenceTuning } from './inference/messages.js';
 import { parseBackendPreference, parseNativeKernelsMode, type BackendOptions, type BackendPreference, type NativeKernelsMode } from './engine/backend.js';
 
 export interface Config {
@@ -28,6 +29,12 @@ export interface Config {
   readonly models: ReadonlyMap<string, string>;
   /** The models the API's inference thread loads (LOPT_INFERENCE_MODELS, ids of LOPT_MODELS): the others are trained but not served here. @defaultValue all of them */
   readonly inferenceModels: ReadonlyMap<string, string>;
+  /** How the inference thread batches and caches (LOPT_INFERENCE_BATCH_WINDOW_MS, LOPT_INFERENCE_MAX_ROWS, LOPT_PREFIX_CACHE_MB). */
+  readonly inference: InferenceTuning;
+  /** How long a found API key is remembered (LOPT_KEY_CACHE_TTL_MS; 0: never). @defaultValue `5000` */
+  readonly keyCacheTtlMs: number;
+  /** Bytes of stored prompts the API keeps in memory for predict and generate (LOPT_PROMPT_CACHE_MB). @defaultValue 64 MiB */
+  readonly promptCacheBytes: number;
   /** The models a worker process loads and trains (LOPT_WORKER_MODELS, ids of LOPT_MODELS): it hands other models' jobs back to the queue for another worker. @defaultValue all of them */
   readonly workerModels: ReadonlyMap<string, string>;
   /** Bytes each process may use (LOPT_MEMORY_LIMIT_MB); models and batches that would not fit are refused. @defaultValue the machine's or container's memory */
@@ -181,6 +188,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePrefix: env.LOPT_QUEUE_PREFIX ?? 'lopt',
     models,
     inferenceModels: parseModelSubset(env, 'LOPT_INFERENCE_MODELS', models),
+    inference: {
+      batchWindowMs: integer(env, 'LOPT_INFERENCE_BATCH_WINDOW_MS', 2, 0, 1000),
+      maxRows: integer(env, 'LOPT_INFERENCE_MAX_ROWS', 64, 1, 4096),
+      prefixCacheBytes: integer(env, 'LOPT_PREFIX_CACHE_MB', 256, 0, 1024 * 1024) * 1024 * 1024,
+    },
+    keyCacheTtlMs: integer(env, 'LOPT_KEY_CACHE_TTL_MS', 5000, 0, 3_600_000),
+    promptCacheBytes: integer(env, 'LOPT_PROMPT_CACHE_MB', 64, 0, 1024 * 1024) * 1024 * 1024,
     workerModels: parseModelSubset(env, 'LOPT_WORKER_MODELS', models),
     memoryLimitBytes: memoryLimitMb === undefined ? undefined : memoryLimitMb * 2 ** 20,
     jobLimits: readJobLimits(env),

@@ -32,7 +32,7 @@ export const api = fp(async (app: FastifyInstance, { deps }: { deps: ApiDeps }) 
   const spec = readFileSync(OPENAPI_PATH, 'utf8');
   app.get('/openapi.yaml', { schema: { hide: true } }, (_request, reply) => reply.type('application/yaml').send(spec));
   await app.register(requestMetrics, { metrics: deps.metrics, serve: deps.metricsOnApiPort });
-  await app.register(auth, { store: deps.store });
+  await app.register(auth, { keys: deps.keys });
   await app.register(storableStrings);
   if (deps.queueBoard) await app.register(queueBoard, { queue: deps.trainQueue, ...deps.queueBoard });
   for (const routes of [healthRoutes, modelRoutes, taskRoutes, datasetRoutes, jobRoutes, jobEventRoutes, promptRoutes, evaluationRoutes, uiRoutes]) await app.register(routes, { deps });

@@ -5,12 +5,15 @@ import { connectDatabase } from '../db/prisma-client.js';
 import { createStore } from '../db/store.js';
 import { startInferenceThread } from '../inference/inference-service.js';
 import { createApiMetrics } from '../metrics/api-metrics.js';
+import { listenForInvalidations, publishInvalidation, type Invalidation } from '../queue/invalidation-channel.js';
 import { jobEventPublisher, listenForJobEvents } from '../queue/job-event-channel.js';
 import { apiConnection, workerConnection } from '../queue/redis-connections.js';
 import { createTrainQueue } from '../queue/train-queue.js';
 import { createUploadParsers } from '../uploads/upload-parsers.js';
 import type { ApiDeps } from './api-deps.js';
+import { createKeyCache } from './key-cache.js';
 import { createModelRegistry } from './model-registry.js';
+import { createPromptCache } from './prompt-cache.js';
 
 export async function connectApiDeps(config: Config, log: Logger): Promise<{ deps: ApiDeps; close(): Promise<void> }> {
   const database = connectDatabase(config.databaseUrl);
@@ -23,14 +26,32 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
   const trainQueue = createTrainQueue(queueConnection, config.queuePrefix);
   trainQueue.on('error', onRedisError);
   const uploadParsers = createUploadParsers(config);
-  const inference = startInferenceThread(config.inferenceModels, config.backend, backendOptionsOf(config));
+  const inference = startInferenceThread({
+    models: config.inferenceModels, backend: config.backend, backendOptions: backendOptionsOf(config), tuning: config.inference,
+    onBatch: (inputs) => metrics.observeBatch(inputs),
+  });
   const store = createStore(database, { onJobEvent: jobEventPublisher(redis, config.queuePrefix, onRedisError) });
+  const keys = createKeyCache((secret) => store.tenants.findByApiKey(secret), config.keyCacheTtlMs);
+  const prompts = createPromptCache((tenantId, id) => store.prompts.findById(tenantId, id), config.promptCacheBytes);
+  const forget = ({ kind, id }: Invalidation) => {
+    if (kind === 'api-key') return keys.forget(id);
+    prompts.forget(id);
+    inference.forget(id);
+  };
+  listenForInvalidations(eventsConnection, config.queuePrefix, forget, onRedisError);
   const metrics = createApiMetrics({
     queueCounts: (states) => trainQueue.getJobCounts(...(states as Parameters<typeof trainQueue.getJobCounts>)),
     jobCounts: () => store.jobs.countByKindAndStatus(),
   });
   const deps: ApiDeps = {
     store,
+    keys,
+    prompts,
+    // This replica forgets at once; the others when the message reaches them (Redis down: keys after their TTL).
+    async invalidate(invalidation) {
+      forget(invalidation);
+      await publishInvalidation(redis, config.queuePrefix, invalidation).catch((err: Error) => onRedisError(err));
+    },
     jobEvents,
     maxEventStreams: config.maxEventStreams,
     models: await createModelRegistry(config.models),

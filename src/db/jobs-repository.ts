@@ -76,6 +76,20 @@ export function createJobsRepository(prisma: PrismaClient, notify: JobEventNotif
       return prisma.job.findFirst({ where: { id, tenantId: tenantId ?? undefined } });
     },
 
+    /**
+     * The tenant's job and the id of the prompt it trained (null for none yet, or deleted), in one
+     * query: what a status read shows. (Prisma's include would be a second query.)
+     */
+    async findWithTrainedPrompt(tenantId: string, id: string): Promise<{ job: Job; trainedPromptId: string | null } | null> {
+      if (!isUuid(id)) return null;
+      const [row] = await prisma.$queryRaw<Array<Job & { trainedPromptId: string | null }>>`
+        SELECT j.*, p.id AS "trainedPromptId" FROM "Job" j LEFT JOIN "Prompt" p ON p."jobId" = j.id
+        WHERE j.id = ${id}::uuid AND j."tenantId" = ${tenantId}::uuid`;
+      if (!row) return null;
+      const { trainedPromptId, ...job } = row;
+      return { job, trainedPromptId };
+    },
+
     /** Newest first. Throws InvalidCursorError (400 INVALID_CURSOR) for a cursor that is not the tenant's job. */
     async list(tenantId: string, { status, kind, promptId, cursor, limit }: JobPageQuery): Promise<Page<Job>> {
       const after = await afterCursor(cursor, 'job', (id) => prisma.job.findFirst({ where: { id, tenantId }, select: { id: true, createdAt: true } }));

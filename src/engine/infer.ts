@@ -4,13 +4,15 @@
  */
 import { assertBackendHealthy } from './backend.js';
 import { guardBackend } from './backend-guard.js';
-import type { FrozenModel } from './models/frozen-model.js';
+import type { FrozenModel, PrefixState } from './models/frozen-model.js';
 import { flatLabelScores } from './tasks/classification.js';
 import { generateGreedy } from './tasks/text-to-text.js';
 import type { tf } from './tf.js';
 
 export interface ClassifyRequest {
-  readonly prompt: tf.Tensor2D;
+  readonly prompt?: tf.Tensor2D;
+  /** A decoder-only model's cached state after the prompt, in its place (ContinuedRow.prefix). */
+  readonly prefix?: PrefixState;
   readonly input: readonly number[];
   readonly labels: readonly string[];
   readonly labelTokens: readonly (readonly number[])[];

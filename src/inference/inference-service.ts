@@ -6,7 +6,7 @@ import type { BackendOptions, BackendPreference } from '../engine/backend.js';
 import { EngineError, type EngineErrorCode } from '../engine/engine-error.js';
 import type { Classification } from '../engine/infer.js';
 import { moduleBeside, startModuleThread } from '../threads/module-thread.js';
-import type { InferenceRequest, InferenceResult, ReadyBackend, ThreadMessage } from './messages.js';
+import type { InferenceRequest, InferenceResult, InferenceTuning, ReadyBackend, ThreadMessage, ToInferenceThread } from './messages.js';
 
 export type InferenceCall = Omit<InferenceRequest, 'id' | 'kind'>;
 
@@ -15,6 +15,8 @@ export interface InferenceService {
   generate(call: InferenceCall): Promise<readonly string[]>;
   /** The backend the thread started, once it has. */
   ready(): Promise<ReadyBackend>;
+  /** Drops what the thread cached of a prompt (it was deleted). */
+  forget(promptKey: string): void;
   close(): Promise<void>;
 }
 
@@ -32,13 +34,22 @@ interface Pending {
  * The thread, supervised: when it exits unexpectedly, the calls it held fail with
  * BACKEND_UNAVAILABLE (503) and a fresh thread is started, so inference comes back by itself.
  */
-export function startInferenceThread(models: ReadonlyMap<string, string>, backend: BackendPreference, backendOptions: BackendOptions = {}): InferenceService {
+export interface InferenceThreadOptions {
+  readonly models: ReadonlyMap<string, string>;
+  readonly backend: BackendPreference;
+  readonly backendOptions?: BackendOptions;
+  readonly tuning: InferenceTuning;
+  /** Told the size of every batch the thread runs (for the metrics). */
+  readonly onBatch?: (inputs: number) => void;
+}
+
+export function startInferenceThread({ models, backend, backendOptions = {}, tuning, onBatch = () => undefined }: InferenceThreadOptions): InferenceService {
   const waiting = new Map<number, Pending>();
   let nextId = 1;
   let closing = false;
 
   function launch() {
-    const thread = startModuleThread(THREAD_MODULE, { workerData: { models, backend, backendOptions } });
+    const thread = startModuleThread(THREAD_MODULE, { workerData: { models, backend, backendOptions, tuning } });
     let readyResolve!: (backend: ReadyBackend) => void;
     let readyReject!: (err: Error) => void;
     const started = new Promise<ReadyBackend>((resolve, reject) => {
@@ -53,6 +64,7 @@ export function startInferenceThread(models: ReadonlyMap<string, string>, backen
     };
     thread.on('message', (message: ThreadMessage) => {
       if (message.type === 'ready') return readyResolve(message.backend);
+      if (message.type === 'batch') return onBatch(message.inputs);
       if (message.type === 'error' && message.id === null) return failAll(new EngineError(message.code as EngineErrorCode, message.message));
       const call = waiting.get(message.id!);
       waiting.delete(message.id!);
@@ -88,6 +100,9 @@ export function startInferenceThread(models: ReadonlyMap<string, string>, backen
       return result.kind === 'generate' ? result.outputs : [];
     },
     ready: () => current.started,
+    forget(promptKey) {
+      if (current.alive) current.thread.postMessage({ kind: 'forget', promptKey } satisfies ToInferenceThread);
+    },
     async close() {
       closing = true;
       current.thread.removeAllListeners('exit');

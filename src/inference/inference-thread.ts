@@ -1,34 +1,51 @@
 /**
  * The inference thread: holds the frozen models and recent prompts, and answers requests in
  * micro-batches. Requests that arrive while a batch runs are queued, and the next batch takes
- * all of them (up to MAX_ROWS inputs): rows of different prompts share one forward pass.
+ * all of them (up to `maxRows` inputs); while requests are arriving, a batch also waits a few
+ * milliseconds for more (InferenceTuning.batchWindowMs). Rows of different prompts share one
+ * forward pass. For a decoder-only model a prompt is cached as its prefix state (its keys and
+ * values at every layer, prefix-cache.ts), so a request costs only its own tokens; an
+ * encoder-decoder's prompts are cached as tensors (its encoder sees prompt and input together).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { backendLabel, initBackend, type BackendOptions, type BackendPreference } from '../engine/backend.js';
 import { backendBroken } from '../engine/backend-guard.js';
 import { EngineError } from '../engine/engine-error.js';
 import { classify, generate } from '../engine/infer.js';
+import { isCausalLanguageModel, type PrefixState } from '../engine/models/frozen-model.js';
 import { assertModelLoadable } from '../engine/models/load-model.js';
 import { TaskEncoder } from '../engine/tasks/task-encoder.js';
 import { tf } from '../engine/tf.js';
 import { createModelCache, type LoadedModel } from '../worker/model-cache.js';
-import type { InferenceRequest, InferenceResult, ThreadMessage } from './messages.js';
+import type { InferenceRequest, InferenceResult, InferenceTuning, ThreadMessage, ToInferenceThread } from './messages.js';
+import { createPrefixCache, prefixKey } from './prefix-cache.js';
 
-const MAX_ROWS = 64;
+/** Prompt tensors kept for encoder-decoder models. */
 const CACHED_PROMPTS = 64;
 
-const { models: folders, backend, backendOptions } = workerData as { models: Map<string, string>; backend: BackendPreference; backendOptions: BackendOptions };
+const { models: folders, backend, backendOptions, tuning } = workerData as {
+  models: Map<string, string>;
+  backend: BackendPreference;
+  backendOptions: BackendOptions;
+  tuning: InferenceTuning;
+};
 const port = parentPort!;
 const send = (message: ThreadMessage) => port.postMessage(message);
 const models = createModelCache(folders);
+const prefixes = createPrefixCache(tuning.prefixCacheBytes);
 const prompts = new Map<string, tf.Tensor2D>();
-const pending: InferenceRequest[] = [];
+/** `busy`: the request came within the batch window of the one before it, so more are likely on their way. */
+const pending: Array<{ request: InferenceRequest; arrived: number; busy: boolean }> = [];
+let lastArrival = -Infinity;
 let running = false;
 
-function promptTensor(request: InferenceRequest): tf.Tensor2D {
+const promptTensorOf = (request: InferenceRequest) => tf.tensor2d(request.prompt.data, request.prompt.shape);
+
+function cachedPromptTensor(request: InferenceRequest): tf.Tensor2D {
   let tensor = prompts.get(request.promptKey);
   if (!tensor) {
-    tensor = tf.tensor2d(request.prompt.data, request.prompt.shape);
+    tensor = promptTensorOf(request);
     prompts.set(request.promptKey, tensor);
     if (prompts.size > CACHED_PROMPTS) {
       const [oldest, stale] = prompts.entries().next().value!;
@@ -39,42 +56,67 @@ function promptTensor(request: InferenceRequest): tf.Tensor2D {
   return tensor;
 }
 
+/** A request's prompt as its rows need it: the cached prefix state of a decoder-only model, else the tensor. */
+type PromptOfRows = { readonly prompt: tf.Tensor2D } | { readonly prefix: PrefixState };
+
+function promptOf(request: InferenceRequest, loaded: LoadedModel): PromptOfRows {
+  const { model } = loaded;
+  if (!isCausalLanguageModel(model)) return { prompt: cachedPromptTensor(request) };
+  const prefix = prefixes.get(prefixKey(request.modelId, request.promptKey), () => {
+    const tensor = promptTensorOf(request);
+    try {
+      return model.prefixState(tensor);
+    } finally {
+      tensor.dispose();
+    }
+  });
+  return { prefix };
+}
+
 interface Encoded {
   readonly request: InferenceRequest;
-  readonly prompt: tf.Tensor2D;
+  readonly prompt: PromptOfRows;
   readonly encoder: TaskEncoder;
   readonly inputs: number[][];
 }
 
 function encode(request: InferenceRequest, loaded: LoadedModel): Encoded {
-  const prompt = promptTensor(request);
-  const encoder = new TaskEncoder(request.task, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: prompt.shape[0] });
+  const encoder = new TaskEncoder(request.task, loaded.tokenizer, { maxPositions: loaded.model.dims.maxPositions, promptRows: request.prompt.shape[0] });
   const inputs = request.inputs.map((fields, i) => encoder.encodeInput(fields, `input ${i + 1}`));
-  return { request, prompt, encoder, inputs };
+  return { request, prompt: promptOf(request, loaded), encoder, inputs };
 }
 
-/** Runs one model's share of a batch: all classify rows in one pass, all generate rows in another. */
+/**
+ * Requests of one kind in the order a pass wants them, and split where it must be: rows of one
+ * pass need prompts of one length, and rows of the same prompt side by side share its state.
+ */
+function passesOf(batch: readonly Encoded[]): Encoded[][] {
+  const byLength = new Map<number, Encoded[]>();
+  for (const encoded of [...batch].sort((a, b) => a.request.promptKey.localeCompare(b.request.promptKey))) {
+    const rows = encoded.request.prompt.shape[0];
+    byLength.set(rows, [...(byLength.get(rows) ?? []), encoded]);
+  }
+  return [...byLength.values()];
+}
+
+/** Runs one model's share of a batch: its classify rows in one pass per prompt length, its generate rows likewise. */
 async function runBatch(loaded: LoadedModel, batch: Encoded[]): Promise<Map<number, InferenceResult>> {
   const results = new Map<number, InferenceResult>();
-  const classifying = batch.filter((e) => e.request.kind === 'classify');
-  if (classifying.length) {
-    const rows = classifying.flatMap(({ prompt, encoder, inputs }) =>
-      inputs.map((input) => ({ prompt, input, labels: encoder.labels, labelTokens: encoder.labelTokens })),
-    );
+  for (const pass of passesOf(batch.filter((e) => e.request.kind === 'classify'))) {
+    const rows = pass.flatMap(({ prompt, encoder, inputs }) => inputs.map((input) => ({ ...prompt, input, labels: encoder.labels, labelTokens: encoder.labelTokens })));
     const predictions = await classify(loaded.model, rows);
     let offset = 0;
-    for (const { request, inputs } of classifying) {
+    for (const { request, inputs } of pass) {
       results.set(request.id, { kind: 'classify', predictions: predictions.slice(offset, offset + inputs.length) });
       offset += inputs.length;
     }
   }
-  const generating = batch.filter((e) => e.request.kind === 'generate');
-  if (generating.length) {
-    const maxNewTokens = Math.max(...generating.map(({ request, encoder }) => request.maxNewTokens ?? encoder.maxTargetTokens));
-    const rows = generating.flatMap(({ prompt, inputs }) => inputs.map((input) => ({ prompt, input })));
+  for (const pass of passesOf(batch.filter((e) => e.request.kind === 'generate'))) {
+    const maxNewTokens = Math.max(...pass.map(({ request, encoder }) => request.maxNewTokens ?? encoder.maxTargetTokens));
+    const rows = pass.flatMap(({ prompt, inputs }) => inputs.map((input) => ({ ...prompt, input })));
     const outputs = await generate(loaded.model, rows, { maxNewTokens, stopTokenIds: loaded.tokenizer.stopTokenIds });
     let offset = 0;
-    for (const { request, encoder, inputs } of generating) {
+    for (const { request, encoder, inputs } of pass) {
       const limit = request.maxNewTokens ?? encoder.maxTargetTokens;
       results.set(request.id, { kind: 'generate', outputs: outputs.slice(offset, offset + inputs.length).map((ids) => encoder.decode(ids.slice(0, limit))) });
       offset += inputs.length;
@@ -108,32 +150,60 @@ async function answer(group: InferenceRequest[]): Promise<void> {
     } else {
       for (const request of group) fail(request.id, err);
     }
+  } finally {
+    prefixes.release();
   }
 }
 
+const pendingRows = () => pending.reduce((sum, { request }) => sum + request.inputs.length, 0);
+
+/** While requests are arriving, the first one's batch waits up to the window for more (unless it is full). */
+async function batchWindow(): Promise<void> {
+  const first = pending[0];
+  if (!first?.busy) return;
+  const wait = first.arrived + tuning.batchWindowMs - performance.now();
+  if (wait > 0 && pendingRows() < tuning.maxRows) await sleep(wait);
+}
+
+/**
+ * Lets the messages that arrived meanwhile in: a batch on the CPU backends runs without giving
+ * the event loop a turn, so without this each batch would see only the request that started it.
+ */
+const deliverArrivals = () => new Promise((resolve) => setImmediate(resolve));
+
 async function drain(): Promise<void> {
   running = true;
-  while (pending.length) {
+  while ((await deliverArrivals(), pending.length)) {
+    await batchWindow();
     let rows = 0;
     const taken: InferenceRequest[] = [];
-    while (pending.length && (taken.length === 0 || rows + pending[0]!.inputs.length <= MAX_ROWS)) {
-      const next = pending.shift()!;
-      rows += next.inputs.length;
-      taken.push(next);
+    while (pending.length && (taken.length === 0 || rows + pending[0]!.request.inputs.length <= tuning.maxRows)) {
+      const { request } = pending.shift()!;
+      rows += request.inputs.length;
+      taken.push(request);
     }
+    send({ type: 'batch', inputs: rows });
     for (const modelId of new Set(taken.map((r) => r.modelId))) await answer(taken.filter((r) => r.modelId === modelId));
     // A backend that aborted cannot be trusted again: end this thread, and the service starts a fresh one.
     const broken = backendBroken();
     if (broken) {
-      for (const request of pending.splice(0)) fail(request.id, new EngineError('BACKEND_FAILED', `the inference backend failed (${broken}); it is restarting`));
+      for (const { request } of pending.splice(0)) fail(request.id, new EngineError('BACKEND_FAILED', `the inference backend failed (${broken}); it is restarting`));
       process.exit(1);
     }
   }
   running = false;
 }
 
-port.on('message', (request: InferenceRequest) => {
-  pending.push(request);
+port.on('message', (message: ToInferenceThread) => {
+  if (message.kind === 'forget') {
+    prefixes.forget(message.promptKey);
+    prompts.get(message.promptKey)?.dispose();
+    prompts.delete(message.promptKey);
+    return;
+  }
+  const arrived = performance.now();
+  pending.push({ request: message, arrived, busy: arrived - lastArrival < tuning.batchWindowMs });
+  lastArrival = arrived;
   if (!running) void drain();
 });
 

@@ -9,6 +9,19 @@ export interface ReadyBackend {
   readonly unservable: Readonly<Record<string, string>>;
 }
 
+/** How the inference thread batches requests and caches prompts. */
+export interface InferenceTuning {
+  /**
+   * While requests are arriving (two within this many ms), a batch waits this long after its
+   * first request for more to join it; a request that comes alone never waits. 0: never waits.
+   */
+  readonly batchWindowMs: number;
+  /** Inputs in one batch, at most. */
+  readonly maxRows: number;
+  /** Bytes of prefix states (prompts' keys and values per layer) kept for decoder-only models. */
+  readonly prefixCacheBytes: number;
+}
+
 /** A request to the inference thread: inputs for one stored prompt. */
 export interface InferenceRequest {
   readonly id: number;
@@ -22,6 +35,9 @@ export interface InferenceRequest {
   readonly maxNewTokens?: number;
 }
 
+/** What the API sends the thread: a request, or word that a prompt was deleted (its cached state goes). */
+export type ToInferenceThread = InferenceRequest | { readonly kind: 'forget'; readonly promptKey: string };
+
 export type InferenceResult =
   | { readonly kind: 'classify'; readonly predictions: readonly Classification[] }
   | { readonly kind: 'generate'; readonly outputs: readonly string[] };
@@ -29,4 +45,5 @@ export type InferenceResult =
 export type ThreadMessage =
   | { readonly type: 'ready'; readonly backend: ReadyBackend }
   | { readonly type: 'result'; readonly id: number; readonly result: InferenceResult }
+  | { readonly type: 'batch'; readonly inputs: number }
   | { readonly type: 'error'; readonly id: number | null; readonly code: string; readonly message: string };

@@ -52,6 +52,10 @@ export function createApiMetrics(sources: ApiMetricsSources) {
     },
   });
   const inferenceInputs = new Histogram({ name: 'lopt_inference_inputs', help: 'Inputs per predict or generate call.', labelNames: ['call'], registers, buckets: [1, 2, 4, 8, 16, 32, 64] });
+  const batchInputs = new Histogram({
+    name: 'lopt_inference_batch_inputs', help: 'Inputs in one forward batch of the inference thread (requests of several calls and prompts share one).', registers,
+    buckets: [1, 2, 4, 8, 16, 24, 32, 48, 64, 128, 256],
+  });
   const inferenceLatency = new Histogram({
     name: 'lopt_inference_duration_seconds', help: 'Time of a predict or generate call in the inference thread, by outcome.', labelNames: ['call', 'outcome'], registers,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
@@ -69,6 +73,10 @@ export function createApiMetrics(sources: ApiMetricsSources) {
       const labels = { method, route, status: String(status) };
       requests.inc(labels);
       latency.observe(labels, seconds);
+    },
+    /** A batch the inference thread ran: how many inputs it held. */
+    observeBatch(inputs: number): void {
+      batchInputs.observe(inputs);
     },
     /** Times `call`'s promise (of `inputs` inputs) into the inference metrics. */
     async observeInference<T>(call: 'classify' | 'generate', inputs: number, run: () => Promise<T>): Promise<T> {

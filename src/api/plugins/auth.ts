@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Store } from '../../db/store.js';
+import type { KeyCache } from '../key-cache.js';
 import { ApiError } from '../api-error.js';
 import { noRoute } from '../errors.js';
 
@@ -26,14 +26,14 @@ const needsApiKey = (routeUrl: string | undefined): boolean => routeUrl !== unde
 const BEARER = /^Bearer +(\S+) *$/i;
 
 export const auth = fp(
-  async (app: FastifyInstance, { store }: { store: Store }) => {
+  async (app: FastifyInstance, { keys }: { keys: KeyCache }) => {
     app.decorateRequest('tenantId', '');
     app.addHook('onRequest', async (request: FastifyRequest) => {
       if (request.is404) throw noRoute(request);
       if (!needsApiKey(request.routeOptions.url)) return;
       const secret = BEARER.exec(request.headers.authorization ?? '')?.[1];
       if (!secret) throw new ApiError(401, 'UNAUTHENTICATED', 'send an API key: Authorization: Bearer <key>');
-      const key = await store.tenants.findByApiKey(secret);
+      const key = await keys.ownerOf(secret);
       if (!key) throw new ApiError(401, 'UNAUTHENTICATED', "the API key is unknown to this deployment, or revoked: keys:create writes to the database of the DATABASE_URL it runs with, which must be the server's");
       request.tenantId = key.tenantId;
     });

@@ -33,7 +33,8 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     return model ? trainableParametersOf(job.spec as unknown as JobSpec, model) : null;
   };
 
-  const toJob = async (job: Job) => ({
+  /** `trainedPromptId`: the prompt a train job made, when the caller read it with the job. */
+  const toJob = async (job: Job, trainedPromptId?: string | null) => ({
     id: job.id,
     kind: job.kind,
     status: job.status,
@@ -45,7 +46,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     progress: job.progress || job.step ? progressOf(job) : null,
     bestMetrics: (job.bestMetrics as { loss: number } | null) ?? null,
     error: (job.error as { code: string; message: string } | null) ?? null,
-    promptId: job.kind === 'evaluate' ? job.promptId : job.status === 'succeeded' ? await store.prompts.idForJob(job.id) : null,
+    promptId: job.kind === 'evaluate' ? job.promptId : job.status !== 'succeeded' ? null : trainedPromptId !== undefined ? trainedPromptId : await store.prompts.idForJob(job.id),
     result: job.result ?? null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
@@ -125,7 +126,7 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     async (request) => {
       const { status, cursor, limit = 20 } = request.query;
       const page = await store.jobs.list(request.tenantId, { ...(status ? { status } : {}), ...(cursor ? { cursor } : {}), limit });
-      return { items: await Promise.all(page.items.map(toJob)), nextCursor: page.nextCursor };
+      return { items: await Promise.all(page.items.map((job) => toJob(job))), nextCursor: page.nextCursor };
     },
   );
 
@@ -133,9 +134,9 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     '/v1/jobs/:id',
     { schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: JobSchema, ...errors(401, 404) } } },
     async (request) => {
-      const job = await store.jobs.findById(request.tenantId, request.params.id);
-      if (!job) throw notFound('job', request.params.id);
-      return toJob(job);
+      const found = await store.jobs.findWithTrainedPrompt(request.tenantId, request.params.id);
+      if (!found) throw notFound('job', request.params.id);
+      return toJob(found.job, found.trainedPromptId);
     },
   );
 

@@ -63,8 +63,9 @@ function fieldsOf(body: InputsBody, task: TaskSpec): Array<Record<string, string
 export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }): Promise<void> {
   const { store, inference, models } = deps;
 
-  async function findPrompt(tenantId: string, id: string): Promise<StoredPrompt> {
-    const prompt = await store.prompts.findById(tenantId, id);
+  /** Predict and generate read prompts through the cache: every call needs the whole prompt. */
+  async function findPrompt(tenantId: string, id: string, { cached = false } = {}): Promise<StoredPrompt> {
+    const prompt = await (cached ? deps.prompts.find(tenantId, id) : store.prompts.findById(tenantId, id));
     if (!prompt) throw notFound('prompt', id);
     return prompt;
   }
@@ -111,7 +112,7 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     '/v1/prompts/:id',
     { schema: { tags: ['prompts'], params: IdParamsSchema, response: { 204: Type.Null(), ...errors(401) } } },
     async (request, reply) => {
-      await store.prompts.delete(request.tenantId, request.params.id);
+      if (await store.prompts.delete(request.tenantId, request.params.id)) await deps.invalidate({ kind: 'prompt', id: request.params.id });
       return reply.code(204).send();
     },
   );
@@ -168,7 +169,7 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     '/v1/prompts/:id/predict',
     { schema: { tags: ['prompts'], params: IdParamsSchema, body: PredictRequestSchema, response: { 200: PredictionsSchema, ...errors(400, 401, 404, 503) } } },
     async (request) => {
-      const prompt = await findPrompt(request.tenantId, request.params.id);
+      const prompt = await findPrompt(request.tenantId, request.params.id, { cached: true });
       if (taskOf(prompt).kind !== 'classification') throw new ApiError(400, 'WRONG_TASK', 'this prompt generates text: use /generate');
       const { labelWords } = taskOf(prompt) as Extract<TaskSpec, { kind: 'classification' }>;
       const predictions = await inference.classify(inferenceCall(prompt, request.body));
@@ -180,7 +181,7 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     '/v1/prompts/:id/generate',
     { schema: { tags: ['prompts'], params: IdParamsSchema, body: GenerateRequestSchema, response: { 200: GenerationsSchema, ...errors(400, 401, 404, 503) } } },
     async (request) => {
-      const prompt = await findPrompt(request.tenantId, request.params.id);
+      const prompt = await findPrompt(request.tenantId, request.params.id, { cached: true });
       if (taskOf(prompt).kind !== 'text-to-text') throw new ApiError(400, 'WRONG_TASK', 'this prompt classifies: use /predict');
       const outputs = await inference.generate(inferenceCall(prompt, request.body));
       return { outputs: outputs.map((text) => ({ text })) };

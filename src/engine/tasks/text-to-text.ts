@@ -1,6 +1,6 @@
 /** Text-to-text: the loss covers the target tokens only; generation is greedy. */
 import { assertBackendHealthy } from '../backend.js';
-import type { FrozenModel } from '../models/frozen-model.js';
+import type { FrozenModel, PrefixState } from '../models/frozen-model.js';
 import { tf } from '../tf.js';
 import { stateOffsets, tokenLogProbs } from '../token-scores.js';
 
@@ -19,16 +19,17 @@ export function targetLoss(
 /** Greedy continuations of each input, each stopping at any of `stopTokenIds` (end-of-sequence ids) or after `maxNewTokens`. */
 export async function generateGreedy(
   model: FrozenModel,
-  items: ReadonlyArray<{ prompt?: tf.Tensor2D; input: readonly number[] }>,
+  items: ReadonlyArray<{ prompt?: tf.Tensor2D; prefix?: PrefixState; input: readonly number[] }>,
   options: { maxNewTokens: number; stopTokenIds: readonly number[] },
 ): Promise<number[][]> {
   const generated: number[][] = items.map(() => []);
   const done = items.map(() => false);
-  const room = (b: number) => model.continuationRoom(items[b]!.prompt?.shape[0] ?? 0, items[b]!.input.length);
+  const promptRows = ({ prompt, prefix }: (typeof items)[number]) => prefix?.rows ?? prompt?.shape[0] ?? 0;
+  const room = (b: number) => model.continuationRoom(promptRows(items[b]!), items[b]!.input.length);
   for (let step = 0; step < options.maxNewTokens && done.includes(false); step++) {
     const active = items.flatMap((item, b) => (done[b] || generated[b]!.length >= room(b) ? [] : [{ b, item }]));
     if (active.length === 0) break;
-    const rows = active.map(({ b, item }) => ({ ...(item.prompt ? { prompt: item.prompt } : {}), input: item.input, continuation: generated[b]! }));
+    const rows = active.map(({ b, item }) => ({ ...(item.prompt ? { prompt: item.prompt } : {}), ...(item.prefix ? { prefix: item.prefix } : {}), input: item.input, continuation: generated[b]! }));
     const offsets = stateOffsets(rows);
     const next = tf.tidy(() => {
       const last = tf.gather(model.predictiveStates(rows), rows.map(({ continuation }, i) => offsets[i]! + continuation.length));
