@@ -2,11 +2,13 @@
  * A deployment's bounds on the work of one job, checked at submit so that a job that passes can
  * run on its workers: training steps, epochs, rows, the token positions of one batch (what a
  * step's memory grows with) and the validation rows of all its evaluations. The API has no
- * tokenizer, so sequences are bounded from the rows' bytes (engine's sequenceBound).
+ * tokenizer, so sequences are bounded from the rows' bytes (engine's sequenceBound), a job's from
+ * its datasets' summaries (summarySequenceBound).
  */
 import type { DatasetRow } from '../engine/datasets/dataset-row.js';
-import { splitTrainValidation } from '../engine/datasets/split-train-validation.js';
-import { sequenceBound, type SequenceBound } from '../engine/tasks/task-encoder.js';
+import type { DatasetSummary } from '../engine/datasets/dataset-summary.js';
+import { validationSize } from '../engine/datasets/split-train-validation.js';
+import { sequenceBound, summarySequenceBound, type SequenceBound } from '../engine/tasks/task-encoder.js';
 import { resolveTrainOptions } from '../engine/training/train-options.js';
 import { evaluationCount, totalTrainingSteps } from '../engine/training/trainer.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
@@ -49,10 +51,11 @@ export const DEFAULT_JOB_LIMITS: JobLimits = {
   maxEvaluationRows: 200_000,
 };
 
-export interface JobRows {
-  readonly train: readonly DatasetRow[];
-  /** The validation dataset's rows; null to hold out the spec's validationFraction of `train`, as the worker does. */
-  readonly validation: readonly DatasetRow[] | null;
+/** The job's datasets, as their summaries (computed at upload: a submit reads no rows). */
+export interface JobData {
+  readonly train: DatasetSummary;
+  /** The validation dataset's; null to hold out the spec's validationFraction of `train`, as the worker does. */
+  readonly validation: DatasetSummary | null;
 }
 
 function refuse(limit: keyof JobLimits, limits: JobLimits, value: number, what: string, remedy: string): never {
@@ -70,10 +73,11 @@ function refuse(limit: keyof JobLimits, limits: JobLimits, value: number, what: 
  * limit. Returns the spec to run: evaluation batches are made smaller where the engine's default
  * size would exceed maxBatchTokens (evaluation results do not depend on it).
  */
-export function fitJobToLimits(spec: JobSpec, model: ModelInfo, rows: JobRows, limits: JobLimits): JobSpec {
-  const { train, validation } = rows.validation
-    ? { train: rows.train, validation: rows.validation }
-    : splitTrainValidation(rows.train, { validationFraction: spec.validationFraction, seed: spec.prompt.seed ?? 0 });
+export function fitJobToLimits(spec: JobSpec, model: ModelInfo, data: JobData, limits: JobLimits): JobSpec {
+  // Row counts as the worker's split makes them; each part's sequences bounded by its whole dataset's.
+  const heldOut = data.validation ? 0 : validationSize(data.train.rows, spec.validationFraction);
+  const train = { length: data.train.rows - heldOut, summary: data.train };
+  const validation = data.validation ? { length: data.validation.rows, summary: data.validation } : { length: heldOut, summary: data.train };
   const options = resolveTrainOptions(spec.training);
   const check = (limit: keyof JobLimits, value: number, what: string, remedy: string) => {
     if (value > limits[limit]) refuse(limit, limits, value, what, remedy);
@@ -85,7 +89,7 @@ export function fitJobToLimits(spec: JobSpec, model: ModelInfo, rows: JobRows, l
   check('maxSteps', steps, 'training steps', 'lower maxSteps or epochs, or train on fewer rows');
 
   const bounds = { maxPositions: model.dims.maxPositions, promptRows: spec.prompt.n };
-  const perTrainingExample = positionsPerExample(sequenceBound(spec.task, train, bounds));
+  const perTrainingExample = positionsPerExample(summarySequenceBound(spec.task, train.summary, bounds));
   const trainingBatch = Math.min(options.batchSize, train.length);
   check(
     'maxBatchTokens',
@@ -97,7 +101,7 @@ export function fitJobToLimits(spec: JobSpec, model: ModelInfo, rows: JobRows, l
 
   const evaluations = evaluationCount(steps, spec.training);
   check('maxEvaluationRows', validation.length * evaluations, `validation rows × evaluations (${validation.length} × ${evaluations})`, 'evaluate less often (evalEvery) or on fewer rows');
-  const perValidationExample = positionsPerExample(sequenceBound(spec.task, validation, bounds));
+  const perValidationExample = positionsPerExample(summarySequenceBound(spec.task, validation.summary, bounds));
   const fitting = Math.floor(limits.maxBatchTokens / perValidationExample.positions);
   if (fitting < 1) {
     refuse('maxBatchTokens', limits, perValidationExample.positions, `token positions of one validation example (${perValidationExample.description})`, 'lower n, or shorten the inputs');

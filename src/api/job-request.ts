@@ -3,7 +3,7 @@
  * (prompt shape against the model, task, hyperparameters, the dataset's labels) so a bad job is
  * refused with 400 now rather than failing later in a worker.
  */
-import type { DatasetRow } from '../engine/datasets/dataset-row.js';
+import { MAX_DISTINCT_VALUES, type DatasetSummary } from '../engine/datasets/dataset-summary.js';
 import { EngineError } from '../engine/engine-error.js';
 import { resolvePromptSpec, trainableParameterCount, type PromptSpec } from '../engine/prompts/prompt-spec.js';
 import { catalogTaskSpec, TASK_CATALOG } from '../engine/tasks/task-catalog.js';
@@ -48,16 +48,23 @@ export function trainableParametersOf(spec: JobSpec, model: ModelInfo): number {
   return trainableParameterCount(resolvePromptSpec(spec.prompt, model.dims.hiddenSize), model.dims.hiddenSize);
 }
 
-/** Every row has the template's fields and, for classification, a label the task knows. */
-export function checkRowsFitTask(rows: readonly DatasetRow[], task: TaskSpec, source: string): void {
-  const fields = templateFields(task.template);
+/** Every row has the template's fields and, for classification, a label the task knows: read off the dataset's summary. */
+export function checkDatasetFitsTask(summary: DatasetSummary, task: TaskSpec, source: string): void {
   const labelField = task.kind === 'classification' ? (task.labelField ?? 'label') : (task.targetField ?? 'target');
-  for (const row of rows) {
-    const missing = [...fields, labelField].find((field) => row.fields[field] === undefined);
-    if (missing) throw new EngineError('DATASET_INVALID', `${source} line ${row.line}: no field "${missing}"`);
+  // Every fault with the line it is first seen on: the earliest is reported, as a read of the rows would.
+  const faults: Array<{ line: number; message: string }> = [];
+  for (const field of [...templateFields(task.template), labelField]) {
+    const seen = summary.fields[field];
+    if (!seen || seen.present < summary.rows) faults.push({ line: seen?.firstMissingLine ?? summary.firstLine, message: `no field "${field}"` });
+  }
+  const labels = summary.fields[labelField];
+  if (task.kind === 'classification' && labels && faults.length === 0) {
+    if (!labels.values) throw new EngineError('DATASET_INVALID', `${source}: field "${labelField}" has more than ${MAX_DISTINCT_VALUES} distinct values, too many for labels`);
     // Own keys only: `in` would take "constructor" or "toString" for labels.
-    if (task.kind === 'classification' && !Object.hasOwn(task.labelWords, row.fields[labelField]!)) {
-      throw new EngineError('DATASET_INVALID', `${source} line ${row.line}: unknown label "${row.fields[labelField]}" (known: ${Object.keys(task.labelWords).join(', ')})`);
+    for (const [label, line] of Object.entries(labels.values)) {
+      if (!Object.hasOwn(task.labelWords, label)) faults.push({ line, message: `unknown label "${label}" (known: ${Object.keys(task.labelWords).join(', ')})` });
     }
   }
+  const first = faults.sort((a, b) => a.line - b.line)[0];
+  if (first) throw new EngineError('DATASET_INVALID', `${source} line ${first.line}: ${first.message}`);
 }

@@ -14,6 +14,8 @@ export interface NewDataset {
   sizeBytes: number;
   sha256: string;
   content: Uint8Array;
+  /** What submit checks need of the rows (engine's DatasetSummary). */
+  summary: object;
 }
 
 /** What deleting a dataset came to: done, nothing to delete, or refused while jobs that have not ended use it. */
@@ -26,17 +28,17 @@ export function createDatasetsRepository(prisma: PrismaClient, pool: pg.Pool) {
      * hold on to a base64 copy of it (see prisma-client's Database); the row is then read back as
      * Prisma reads it.
      */
-    async create({ tenantId, name, format, columns, rowCount, sizeBytes, sha256, content }: NewDataset) {
+    async create({ tenantId, name, format, columns, rowCount, sizeBytes, sha256, content, summary }: NewDataset) {
       const id = randomUUID();
       await pool.query(
-        `INSERT INTO "Dataset" ("id", "tenantId", "name", "format", "columns", "rowCount", "sizeBytes", "sha256", "content")
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [id, tenantId, name, format, columns === null ? null : JSON.stringify(columns), rowCount, sizeBytes, sha256, Buffer.from(content.buffer, content.byteOffset, content.byteLength)],
+        `INSERT INTO "Dataset" ("id", "tenantId", "name", "format", "columns", "rowCount", "sizeBytes", "sha256", "content", "summary")
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [id, tenantId, name, format, columns === null ? null : JSON.stringify(columns), rowCount, sizeBytes, sha256, Buffer.from(content.buffer, content.byteOffset, content.byteLength), JSON.stringify(summary)],
       );
-      return prisma.dataset.findUniqueOrThrow({ where: { id }, omit: { content: true } });
+      return prisma.dataset.findUniqueOrThrow({ where: { id }, omit: { content: true, summary: true } });
     },
 
-    /** A null tenant (the worker) finds any tenant's dataset. */
+    /** A null tenant (the worker) finds any tenant's dataset; with its summary, without its content. */
     async findById(tenantId: string | null, id: string) {
       if (!isUuid(id)) return null;
       return prisma.dataset.findFirst({ where: { id, tenantId: tenantId ?? undefined }, omit: { content: true } });
@@ -45,7 +47,7 @@ export function createDatasetsRepository(prisma: PrismaClient, pool: pg.Pool) {
     /** Newest first, without content. Throws InvalidCursorError for a cursor that is not the tenant's dataset. */
     async list(tenantId: string, { cursor, limit }: PageQuery) {
       const after = await afterCursor(cursor, 'dataset', (id) => prisma.dataset.findFirst({ where: { id, tenantId }, select: { id: true, createdAt: true } }));
-      const rows = await prisma.dataset.findMany({ where: { tenantId, ...after }, orderBy: [...NEWEST_FIRST], take: limit + 1, omit: { content: true } });
+      const rows = await prisma.dataset.findMany({ where: { tenantId, ...after }, orderBy: [...NEWEST_FIRST], take: limit + 1, omit: { content: true, summary: true } });
       return pageOf(rows, limit);
     },
 

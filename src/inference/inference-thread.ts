@@ -32,6 +32,8 @@ const { models: folders, backend, backendOptions, tuning } = workerData as {
 };
 const port = parentPort!;
 const send = (message: ThreadMessage) => port.postMessage(message);
+const backendStarted = initBackend(backend, backendOptions);
+backendStarted.catch(() => undefined); // reported once, below
 const models = createModelCache(folders);
 const prefixes = createPrefixCache(tuning.prefixCacheBytes);
 const prompts = new Map<string, tf.Tensor2D>();
@@ -173,6 +175,13 @@ const deliverArrivals = () => new Promise((resolve) => setImmediate(resolve));
 
 async function drain(): Promise<void> {
   running = true;
+  // Requests that come while the backend is still starting wait for it; if it cannot start, they fail with why.
+  const started = await backendStarted.then(() => null, (err: Error) => err.message);
+  if (started !== null) {
+    for (const { request } of pending.splice(0)) fail(request.id, new EngineError('BACKEND_UNAVAILABLE', started));
+    running = false;
+    return;
+  }
   while ((await deliverArrivals(), pending.length)) {
     await batchWindow();
     let rows = 0;
@@ -217,7 +226,7 @@ async function unservableModels(): Promise<Record<string, string>> {
 }
 
 try {
-  const info = await initBackend(backend, backendOptions);
+  const info = await backendStarted;
   send({ type: 'ready', backend: { name: backendLabel(info), ...(info.adapter ? { adapter: info.adapter } : {}), unservable: await unservableModels() } });
 } catch (err) {
   send({ type: 'error', id: null, code: 'BACKEND_UNAVAILABLE', message: (err as Error).message });

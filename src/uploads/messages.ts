@@ -1,4 +1,5 @@
 import type { ReadOptions } from '../engine/datasets/dataset-row.js';
+import type { DatasetSummary } from '../engine/datasets/dataset-summary.js';
 
 /** What a parse thread is started with (its `workerData`). */
 export interface ParseJob {
@@ -19,5 +20,5 @@ export interface ParseRefusal {
 }
 
 export type FromParseThread =
-  | { readonly type: 'parsed'; readonly rowCount: number; readonly sha256: string; readonly content: Uint8Array }
+  | { readonly type: 'parsed'; readonly rowCount: number; readonly sha256: string; readonly content: Uint8Array; readonly summary: DatasetSummary }
   | { readonly type: 'refused'; readonly refusal: ParseRefusal };

@@ -4,6 +4,7 @@
  * SHA-256, or why it is refused. It parses one upload and ends, so whatever the upload took in
  * memory goes with it.
  */
+import { DatasetSummarizer } from '../engine/datasets/dataset-summary.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -42,6 +43,7 @@ async function* hashed(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
 }
 
 const stored = new StoredRowsWriter();
+const summary = new DatasetSummarizer();
 function checkStoredSize(bytes: number, line: number): void {
   if (bytes <= maxStoredBytes) return;
   const message = `${read.source ?? 'upload'} line ${line}: its rows take more than ${maxStoredBytes} bytes stored (the limit)`;
@@ -52,12 +54,13 @@ try {
   let lastLine = 0;
   const rowCount = await streamDataset(hashed(body), read, (row) => {
     stored.add(row);
+    summary.add(row);
     lastLine = row.line;
     checkStoredSize(stored.byteLength, lastLine);
   });
   const content = stored.finish();
   checkStoredSize(content.length, lastLine);
-  send({ type: 'parsed', rowCount, sha256: hash.digest('hex'), content }, [content.buffer]);
+  send({ type: 'parsed', rowCount, sha256: hash.digest('hex'), content, summary: summary.finish() }, [content.buffer]);
 } catch (err) {
   send({ type: 'refused', refusal: refusalOf(err) });
 }

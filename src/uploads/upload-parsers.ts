@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { ReadOptions } from '../engine/datasets/dataset-row.js';
+import type { DatasetSummary } from '../engine/datasets/dataset-summary.js';
 import { moduleBeside, startModuleThread } from '../threads/module-thread.js';
 import type { FromParseThread, ParseJob, ToParseThread } from './messages.js';
 
@@ -26,6 +27,8 @@ export interface ParsedUpload {
   readonly sha256: string;
   /** The stored rows (see src/datasets/stored-dataset.ts). */
   readonly content: Uint8Array;
+  /** What a job's submit checks need of the rows. */
+  readonly summary: DatasetSummary;
 }
 
 export type UploadRefusalReason =
@@ -163,8 +166,8 @@ export function createUploadParsers(settings: UploadSettings): UploadParsers {
 
       thread.on('message', (message: FromParseThread) => {
         if (message.type === 'refused') return refuse(message.refusal.kind, message.refusal.message, message.refusal.details);
-        const { rowCount, sha256, content } = message;
-        settle(() => resolve({ rowCount, sha256, content, sizeBytes: received }));
+        const { rowCount, sha256, content, summary } = message;
+        settle(() => resolve({ rowCount, sha256, content, summary, sizeBytes: received }));
       });
       thread.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') return refuse('too-large', `reading it needs more than the ${THREAD_HEAP_MB} MiB an upload may use`);

@@ -14,6 +14,8 @@ import { buildApp } from '../../src/api/app.js';
 import { OUTAGE_RETRY_AFTER_SECONDS } from '../../src/api/errors.js';
 import { connectDatabase } from '../../src/db/prisma-client.js';
 import { createStore } from '../../src/db/store.js';
+import { createKeyCache } from '../../src/api/key-cache.js';
+import { createPromptCache } from '../../src/api/prompt-cache.js';
 import { createLogger } from '../../src/logger.js';
 import { apiConnection } from '../../src/queue/redis-connections.js';
 import { createTrainQueue } from '../../src/queue/train-queue.js';
@@ -59,7 +61,11 @@ async function appThrough(proxy: TcpProxy, server: 'postgres' | 'redis') {
   if (server === 'postgres') {
     const database = connectDatabase(proxy.via(service.env.DATABASE_URL!));
     parts.push(() => database.close());
-    deps = { ...service.deps, store: createStore(database), pingDatabase: async () => void (await database.prisma.$queryRaw`SELECT 1`) };
+    const store = createStore(database);
+    // Its own caches, whose misses go through the proxy too.
+    const keys = createKeyCache((secret) => store.tenants.findByApiKey(secret), 5000);
+    const prompts = createPromptCache((tenantId, id) => store.prompts.findById(tenantId, id), 1024 * 1024);
+    deps = { ...service.deps, store, keys, prompts, pingDatabase: async () => void (await database.prisma.$queryRaw`SELECT 1`) };
   } else {
     const url = proxy.via(service.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     const redis = apiConnection(url);
@@ -87,11 +93,14 @@ test('PostgreSQL down: every /v1 request answers 503 STORE_UNAVAILABLE with Retr
   const submitted = await call(app, 'POST', '/v1/jobs', JOB());
   assert.equal(submitted.statusCode, 202, submitted.body);
   const jobId = submitted.json().id;
+  const unseenKey = await service.newKey('outage, not used before');
 
   await proxy.stop();
+  // A key checked within the cache's TTL needs no store: what needs nothing else still answers.
+  assert.equal((await call(app, 'GET', '/v1/models')).statusCode, 200);
   const requests: Array<[string, () => Promise<LightMyRequestResponse>]> = [
-    // The key lookup of the auth hook is the first thing to reach the store.
-    ['GET /v1/models', () => call(app, 'GET', '/v1/models')],
+    // For a key not seen before, the key lookup of the auth hook is the first thing to reach the store.
+    ['GET /v1/models, a key not yet cached', () => app.inject({ method: 'GET', url: '/v1/models', headers: { authorization: `Bearer ${unseenKey}` } })],
     ['GET /v1/jobs', () => call(app, 'GET', '/v1/jobs')],
     ['GET /v1/jobs/{id}', () => call(app, 'GET', `/v1/jobs/${jobId}`)],
     ['POST /v1/jobs', () => call(app, 'POST', '/v1/jobs', JOB())],

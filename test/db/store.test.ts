@@ -1,3 +1,4 @@
+import { summarizeRows } from '../../src/engine/datasets/dataset-summary.js';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { appendFile, cp, readdir, readFile, rm } from 'node:fs/promises';
@@ -60,6 +61,7 @@ async function newTenant() {
     sizeBytes: 5,
     sha256: sha256('a,b\n'),
     content: new TextEncoder().encode('a,b\n'),
+    summary: summarizeRows([{ line: 1, fields: { text: 'a', label: 'b' } }]),
   });
   return { tenantId, datasetId: dataset.id };
 }
@@ -195,6 +197,7 @@ test('datasets come back without their content, which is read separately', async
     sizeBytes: 0,
     sha256: sha256(''),
     content: new Uint8Array(0),
+    summary: summarizeRows([]),
   });
   assert.equal(bare.columns, null);
   assert.equal((await store.datasets.content(null, bare.id))?.byteLength, 0);

@@ -3,6 +3,7 @@
  * kind `evaluate` on the workers, with what every job has (fenced writes, events, cancel, the
  * reconciler), and answers with accuracy, macro-F1, the confusion matrix and per-class counts.
  */
+import { summarizeRows } from '../../engine/datasets/dataset-summary.js';
 import type { FastifyInstance } from 'fastify';
 import type { Job } from '../../db/generated/client.js';
 import { isForeignKeyViolation } from '../../db/prisma-errors.js';
@@ -12,7 +13,7 @@ import type { EvaluationSpec } from '../../queue/job-spec.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
 import { enqueueJob } from '../enqueue-job.js';
-import { checkRowsFitTask } from '../job-request.js';
+import { checkDatasetFitsTask } from '../job-request.js';
 import { fitEvaluationToLimits } from '../job-limits.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
 import { EvaluationListQuerySchema, EvaluationListSchema, EvaluationParamsSchema, EvaluationRequestSchema, EvaluationSchema } from '../schemas/evaluations.js';
@@ -51,7 +52,7 @@ export async function evaluationRoutes(app: FastifyInstance, { deps }: { deps: A
       const content = await store.datasets.content(tenantId, body.datasetId);
       if (!content) throw notFound('dataset', body.datasetId);
       const rows = storedRows(content).slice(0, body.limit);
-      checkRowsFitTask(rows, task, 'the dataset');
+      checkDatasetFitsTask(summarizeRows(rows), task, 'the dataset');
       const spec: EvaluationSpec = { kind: 'evaluate', limit: body.limit ?? null, batchSize: fitEvaluationToLimits(task, prompt.n, rows, model, deps.jobLimits) };
       const { job } = await store.jobs
         .create({ tenantId, kind: 'evaluate', promptId: prompt.id, modelId: model.id, datasetId: body.datasetId, validationDatasetId: null, spec, totalSteps: null, idempotencyKey: null })

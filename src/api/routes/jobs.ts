@@ -7,11 +7,12 @@ import { publishCancel } from '../../queue/cancel-channel.js';
 import { isQueueUnavailable } from '../../queue/queue-unavailable.js';
 import type { JobSpec } from '../../queue/job-spec.js';
 import { canonicalRows, storedRows } from '../../datasets/stored-dataset.js';
+import { summarizeRows, type DatasetSummary } from '../../engine/datasets/dataset-summary.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
 import { enqueueJob } from '../enqueue-job.js';
 import { fitJobToLimits } from '../job-limits.js';
-import { checkRowsFitTask, jobSpecOf, trainableParametersOf } from '../job-request.js';
+import { checkDatasetFitsTask, jobSpecOf, trainableParametersOf } from '../job-request.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
 import { JobListQuerySchema, JobListSchema, JobRequestSchema, JobSchema, MetricsQuerySchema, MetricsSchema, type JobRequest } from '../schemas/jobs.js';
 
@@ -63,7 +64,8 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       if (!dataset) throw notFound('dataset', request.datasetId);
       return dataset;
     }
-    const content = canonicalRows(request.examples!.map((fields, i) => ({ line: i + 1, fields })));
+    const rows = request.examples!.map((fields, i) => ({ line: i + 1, fields }));
+    const content = canonicalRows(rows);
     return store.datasets.create({
       tenantId,
       name: 'inline examples',
@@ -73,15 +75,24 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       sizeBytes: content.length,
       sha256: createHash('sha256').update(content).digest('hex'),
       content,
+      summary: summarizeRows(rows),
     });
   }
 
-  async function checkDataset(tenantId: string, datasetId: string, spec: JobSpec, label: string) {
+  /** What a job's checks need of a dataset: its summary, stored at upload (read off its rows for datasets uploaded before). */
+  async function datasetSummary(tenantId: string, datasetId: string): Promise<DatasetSummary | null> {
+    const dataset = await store.datasets.findById(tenantId, datasetId);
+    if (!dataset) return null;
+    if (dataset.summary) return dataset.summary as unknown as DatasetSummary;
     const content = await store.datasets.content(tenantId, datasetId);
-    if (!content) throw notFound('dataset', datasetId);
-    const rows = storedRows(content);
-    checkRowsFitTask(rows, spec.task, label);
-    return rows;
+    return content && summarizeRows(storedRows(content));
+  }
+
+  async function checkDataset(tenantId: string, datasetId: string, spec: JobSpec, label: string): Promise<DatasetSummary> {
+    const summary = await datasetSummary(tenantId, datasetId);
+    if (!summary) throw notFound('dataset', datasetId);
+    checkDatasetFitsTask(summary, spec.task, label);
+    return summary;
   }
 
   app.post<{ Body: JobRequest; Headers: { 'idempotency-key'?: string } }>(

@@ -13,6 +13,11 @@ export function splitTrainValidation<T>(rows: readonly T[], { validationFraction
   if (!(validationFraction > 0 && validationFraction < 1)) throw new EngineError('BAD_ARGUMENT', `validationFraction must be in (0, 1), got ${validationFraction}`);
   if (!Number.isSafeInteger(seed)) throw new EngineError('BAD_ARGUMENT', `seed must be an integer, got ${seed}`);
   const shuffled = new Rng(seed).shuffle(rows);
-  const size = rows.length < 2 ? 0 : Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * validationFraction)));
+  const size = validationSize(rows.length, validationFraction);
   return { validation: shuffled.slice(0, size), train: shuffled.slice(size) };
+}
+
+/** Rows splitTrainValidation holds out of `count`: the fraction, at least 1 and leaving at least 1 (none of fewer than 2). */
+export function validationSize(count: number, validationFraction: number): number {
+  return count < 2 ? 0 : Math.min(count - 1, Math.max(1, Math.round(count * validationFraction)));
 }

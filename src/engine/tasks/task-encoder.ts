@@ -6,9 +6,10 @@
  * bounds, without a tokenizer, the sequences an encoder can make, for the API's job limits.
  */
 import type { DatasetRow } from '../datasets/dataset-row.js';
+import type { DatasetSummary } from '../datasets/dataset-summary.js';
 import { EngineError } from '../engine-error.js';
 import { MAX_INPUT_SPECIAL_TOKENS, maxTextTokens, type TextTokenizer } from '../tokenizer.js';
-import { fillTemplate } from './template.js';
+import { fillTemplate, templateParts } from './template.js';
 import { validateTaskSpec, type TaskSpec } from './task-spec.js';
 
 export interface EncodedExample {
@@ -71,6 +72,25 @@ export interface SequenceBound {
    * several tokens (SentencePiece puts a '▁' piece before a one-byte word), 1 for text-to-text.
    */
   readonly sequencesPerExample: number;
+}
+
+/**
+ * As sequenceBound, from a dataset's summary instead of its rows (the API's submit checks): the
+ * template's input counted as its own text plus each field's longest value, which bounds every
+ * row's input (a row's fields are never all longer than the longest of each).
+ */
+export function summarySequenceBound(spec: TaskSpec, summary: DatasetSummary, options: TaskEncoderOptions): SequenceBound {
+  validateTaskSpec(spec);
+  checkInputRoom(spec, options);
+  const words = labelWordBounds(spec);
+  const longestOf = (field: string) => summary.fields[field]?.maxTextTokens ?? 0;
+  // maxTextTokens counts one token more than a text's bytes: the template's own text pays it once.
+  const { text, fields } = templateParts(spec.template);
+  const input = maxTextTokens(text) + fields.reduce((sum, field) => sum + Math.max(0, longestOf(field) - 1), 0);
+  const maxTargetTokens = spec.kind === 'text-to-text' ? (spec.maxTargetTokens ?? DEFAULT_MAX_TARGET_TOKENS) : 0;
+  const after = spec.kind === 'classification' ? Math.max(0, ...words) - 1 : Math.min(maxTargetTokens, Math.max(1, longestOf(spec.targetField ?? 'target')) + 1) - 1;
+  const longest = summary.rows === 0 ? 0 : options.promptRows + MAX_INPUT_SPECIAL_TOKENS + input + after;
+  return { positions: Math.min(options.maxPositions, longest), sequencesPerExample: spec.kind === 'classification' ? words.length : 1 };
 }
 
 /**

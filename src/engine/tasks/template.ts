@@ -11,3 +11,8 @@ export function fillTemplate(template: string, fields: Readonly<Record<string, s
   if (missing) return { missing };
   return { text: template.replace(FIELD, (_, name: string) => fields[name]!) };
 }
+
+/** The template's own text (its placeholders taken out) and each placeholder's field, repeats included. */
+export function templateParts(template: string): { text: string; fields: string[] } {
+  return { text: template.replace(FIELD, ''), fields: [...template.matchAll(FIELD)].map((m) => m[1]!) };
+}
