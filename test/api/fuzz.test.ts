@@ -103,17 +103,34 @@ const brief = (request: FuzzRequest) => {
   return `${request.method} ${request.url.slice(0, 160)} [key: ${request.keyKind}${request.headers['content-type'] !== undefined ? `, type: ${request.headers['content-type']}` : ''}]${payload}`;
 };
 
+async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Sends one request; its status and what is wrong with the answer (nothing, when it is what the spec promises). */
 async function check(request: FuzzRequest): Promise<{ status: number | null; findings: Finding[] }> {
   const { method, url, headers, payload } = request;
   let answer;
+  // An event stream of a job that has not ended stays open by design: it is answered once its head
+  // is, and then closed by this client (its body is read only when it is an error).
+  const streaming = /[?&]stream=true(&|$)/.test(url) || String(headers.accept ?? '').includes('text/event-stream');
+  const closing = new AbortController();
   try {
-    answer = await Promise.race([service.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}) }), timeout(REQUEST_TIMEOUT_MS)]);
+    const sent = service.app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}), ...(streaming ? { payloadAsStream: true, signal: closing.signal } : {}) });
+    answer = await Promise.race([sent, timeout(REQUEST_TIMEOUT_MS)]);
   } catch (err) {
     return { status: null, findings: [{ request, status: null, body: String(err), why: 'unsendable' }] };
   }
   if (answer === 'timeout') return { status: null, findings: [{ request, status: null, body: '', why: 'hang' }] };
-  const { statusCode: status, body } = answer;
+  const { statusCode: status } = answer;
+  let body: string;
+  if (!streaming) body = answer.body;
+  else if (String(answer.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    closing.abort();
+    body = '';
+  } else body = await streamText(answer.stream());
   if (LOG) appendFileSync(LOG, `${JSON.stringify({ ...request, payload: String(payload ?? '').slice(0, 2000), status, body: body.slice(0, 500) })}\n`);
   const findings: Finding[] = [];
   const note = (why: Finding['why'], detail = body) => findings.push({ request, status, body: detail.slice(0, 300), why });
