@@ -6,7 +6,7 @@ import { assertBackendHealthy } from './backend.js';
 import { guardBackend } from './backend-guard.js';
 import type { FrozenModel, PrefixState } from './models/frozen-model.js';
 import { flatLabelScores } from './tasks/classification.js';
-import { generateGreedy } from './tasks/text-to-text.js';
+import { generateTokens } from './tasks/generation.js';
 import type { tf } from './tf.js';
 
 export interface ClassifyRequest {
@@ -46,7 +46,7 @@ export async function classify(model: FrozenModel, requests: readonly ClassifyRe
   });
 }
 
-/** Greedy continuations of each input (see generateGreedy), under the backend guard. */
-export function generate(...args: Parameters<typeof generateGreedy>): Promise<number[][]> {
-  return guardBackend(inferenceWork(`generating continuations of ${args[1].length} inputs`), () => generateGreedy(...args));
+/** Continuations of each input (see generateTokens), under the backend guard. */
+export function generate(...args: Parameters<typeof generateTokens>): Promise<number[][]> {
+  return guardBackend(inferenceWork(`generating continuations of ${args[1].length} inputs`), () => generateTokens(...args));
 }

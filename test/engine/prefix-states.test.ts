@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import { initBackend, shutdownBackend } from '../../src/engine/backend.js';
 import type { EngineError } from '../../src/engine/engine-error.js';
 import { classify } from '../../src/engine/infer.js';
+import { generateTokens } from '../../src/engine/tasks/generation.js';
 import type { ContinuedRow } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
 import { Rng } from '../../src/engine/random.js';
@@ -23,7 +24,7 @@ function randomInputs(rng: Rng, count: number, vocab: number): number[][] {
 for (const family of ['gpt2-mini', 'tiny-llama-random']) {
   describe(`cached prefix states: ${family}`, () => {
     for (const path of KERNEL_PATHS.filter(({ backend }) => backend === 'wasm')) {
-      test(`${path.label}: mixed prompts in one batch, in any order, give the states and predictions of the uncached passes`, { skip: path.skip }, async () => {
+      test(`${path.label}: mixed prompts in one batch, in any order, give the states, predictions and generations of the uncached passes`, { skip: path.skip }, async () => {
         await initBackend(path.backend, { nativeKernels: path.nativeKernels });
         const model = causal(await loadFrozenModel(join(MODELS_DIR, family)));
         const rng = new Rng(11);
@@ -59,6 +60,24 @@ for (const family of ['gpt2-mini', 'tiny-llama-random']) {
           () => model.predictiveStates([{ prefix: states[0]!, input: [1, 2], continuation: [] }, { prefix: shorter, input: [1, 2], continuation: [] }]),
           (err: EngineError) => err.code === 'BAD_ARGUMENT' && /same rows, got \[5, 3\]/.test(err.message),
         );
+        // Generation after the cached states, with the key/value cache and without: token for token,
+        // for rows of different prompts and input lengths, greedy and sampled with a seed.
+        const items = inputs.map((input, b) => ({ prefix: states[owner[b]!]!, input }));
+        const stop = [model.dims.vocabSize - 1]; // gpt2-mini's <|endoftext|>
+        for (const sampling of [undefined, { temperature: 0.9, topK: 50, topP: 0.95, seed: 7 }]) {
+          const options = { maxNewTokens: 24, stopTokenIds: stop, ...(sampling ? { sampling } : {}) };
+          const heard: number[][] = inputs.map(() => []);
+          const withCache = await generateTokens(model, items, { ...options, onTokens: (tokens) => tokens.forEach(({ row, token }) => heard[row]!.push(token)) });
+          const without = await generateTokens(model, items, { ...options, cache: false });
+          assert.deepEqual(withCache, without, sampling ? 'sampled' : 'greedy');
+          assert.deepEqual(heard, withCache, 'the tokens heard as they came are the output');
+          assert.ok(withCache.every((ids) => ids.length <= 24 && !ids.includes(stop[0]!)), 'rows end at maxNewTokens or before their stop id');
+          assert.deepEqual(await generateTokens(model, items, options), withCache, 'the same seed gives the same output');
+        }
+        const greedy = await generateTokens(model, items, { maxNewTokens: 24, stopTokenIds: stop });
+        const sampled = await generateTokens(model, items, { maxNewTokens: 24, stopTokenIds: stop, sampling: { temperature: 1.5, seed: 3 } });
+        assert.notDeepEqual(sampled, greedy, 'sampling at a high temperature departs from greedy');
+
         for (const state of [...states, shorter]) state.dispose();
         tf.dispose([...prompts, uncached!, cached!]);
         model.dispose();

@@ -9,7 +9,8 @@ import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/p
 import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
 import { readSafetensors, type HostTensor } from '../../src/engine/safetensors.js';
 import { flatLabelScores } from '../../src/engine/tasks/classification.js';
-import { generateGreedy, targetLoss } from '../../src/engine/tasks/text-to-text.js';
+import { generateTokens } from '../../src/engine/tasks/generation.js';
+import { targetLoss } from '../../src/engine/tasks/text-to-text.js';
 import { tf } from '../../src/engine/tf.js';
 import { KERNEL_PATHS } from '../helpers/kernel-paths.js';
 import { FIXTURES_DIR, MODELS_DIR, readJsonFixture } from '../helpers/shared.js';
@@ -136,7 +137,7 @@ for (const { backend, nativeKernels, label, skip } of PATHS) {
 
     test(`greedy generation from the decoder start with the prompt gives the reference's ${fixture.generation.steps} ids`, async () => {
       const prompt = tensor2d(reference.get('prompt')!);
-      const [ids] = await generateGreedy(model, [{ prompt, input: fixture.generation.input_ids }], { maxNewTokens: fixture.generation.steps, stopTokenIds: [] });
+      const [ids] = await generateTokens(model, [{ prompt, input: fixture.generation.input_ids }], { maxNewTokens: fixture.generation.steps, stopTokenIds: [] });
       prompt.dispose();
       assert.deepEqual(ids, fixture.generation.generated_ids);
     });

@@ -14,7 +14,7 @@ import { resolvePromptSpec, type PromptMethod } from '../../src/engine/prompts/p
 import { SoftPrompt } from '../../src/engine/prompts/soft-prompt.js';
 import type { HostTensor } from '../../src/engine/safetensors.js';
 import { classificationLoss } from '../../src/engine/tasks/classification.js';
-import { generateGreedy } from '../../src/engine/tasks/text-to-text.js';
+import { generateTokens } from '../../src/engine/tasks/generation.js';
 import { tf } from '../../src/engine/tf.js';
 import { allPositionsHidden, causal } from './engine-fixtures.js';
 import type { KernelPath } from './kernel-paths.js';
@@ -128,11 +128,16 @@ export function decoderParitySuite({ label, modelDir, fixture, reference, paths 
 
       const { generation } = fixture;
       if (generation) {
-        test(`greedy generation with the prompt gives the reference's ${generation.steps} ids`, async () => {
+        test(`greedy generation with the prompt gives the reference's ${generation.steps} ids, with the key/value cache and without`, async () => {
           const prompt = tensor2d(reference.get('prompt')!);
-          const [ids] = await generateGreedy(model, [{ prompt, input: generation.input_ids }], { maxNewTokens: generation.steps, stopTokenIds: [] });
+          const prefix = model.prefixState(prompt);
+          const options = { maxNewTokens: generation.steps, stopTokenIds: [] };
+          const [uncached] = await generateTokens(model, [{ prompt, input: generation.input_ids }], options);
+          const [cached] = await generateTokens(model, [{ prefix, input: generation.input_ids }], options);
+          prefix.dispose();
           prompt.dispose();
-          assert.deepEqual(ids, generation.generated_ids);
+          assert.deepEqual(uncached, generation.generated_ids);
+          assert.deepEqual(cached, generation.generated_ids);
         });
       }
     });

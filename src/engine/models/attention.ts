@@ -27,7 +27,8 @@ export const qkvWidth = ({ heads, kvHeads, headSize }: AttentionShape) => (heads
  * has prefix groups, `past` holds each group's P rows one group after another, and each group
  * attends to its own.
  */
-export function attend(qkv: tf.Tensor2D, batch: SequenceBatch, past: tf.Tensor2D | undefined, shape: AttentionShape, native: boolean): tf.Tensor2D {
+export function attend(qkv: tf.Tensor2D, batch: SequenceBatch, past: tf.Tensor2D | RowCache | undefined, shape: AttentionShape, native: boolean): tf.Tensor2D {
+  if (past instanceof RowCache) return past.attendAndAppend(qkv, shape);
   const groups = batch.prefixGroups;
   if (!groups || !past) return attendOneGroup(qkv, batch, past, shape, native);
   const queries = tf.split(qkv, groups.map(({ rows }) => rows), 0) as tf.Tensor2D[];
@@ -57,3 +58,70 @@ function attendOneGroup(qkv: tf.Tensor2D, batch: SequenceBatch, past: tf.Tensor2
   const context = tf.reshape(tf.matMul(probs, withPast(v, pastV)), [B, H, T, hs]);
   return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [B * T, H * hs]) as tf.Tensor2D;
 }
+
+/** Added to the scores of cached positions a row does not have (its padding); exp() of it is 0. */
+const HIDDEN = -1e9;
+
+/**
+ * One layer's keys and values of every position each row of a decoding batch has seen (its
+ * prompt's, its input's, what it generated), padded to one length S: k and v (B, KV, S, hs) and an
+ * additive mask (B, 1, 1, S). Decoding feeds one position per row at a time: attendAndAppend lets
+ * that position attend to the cache and to itself, then keeps its key and value. The tensors are
+ * the cache's own (kept out of any tidy); `dispose` frees them.
+ */
+export class RowCache {
+  private constructor(
+    private k: tf.Tensor4D,
+    private v: tf.Tensor4D,
+    private mask: tf.Tensor4D,
+  ) {}
+
+  /** From cached [q | k | v] rows (B, S, qkv) of S positions per row, of which `visible[b]` are real. */
+  static of(qkvRows: tf.Tensor3D, visible: readonly number[], { heads: H, kvHeads: KV, headSize: hs }: Omit<AttentionShape, 'scale'>): RowCache {
+    const [B, S] = qkvRows.shape;
+    const mask = new Float32Array(B * S);
+    visible.forEach((count, b) => mask.fill(HIDDEN, b * S + count, (b + 1) * S));
+    const [k, v] = tf.tidy(() => {
+      const [, keys, values] = tf.split(qkvRows, [H * hs, KV * hs, KV * hs], 2);
+      const heads = (t: tf.Tensor) => tf.keep(tf.transpose(tf.reshape(t, [B, S, KV, hs]), [0, 2, 1, 3]) as tf.Tensor4D);
+      return [heads(keys!), heads(values!)];
+    });
+    return new RowCache(k!, v!, tf.keep(tf.tensor4d(mask, [B, 1, 1, S])));
+  }
+
+  /** Context (B, H·hs) of one new position per row, from its [q | k | v] row (B, qkv); its key and value join the cache. */
+  attendAndAppend(qkv: tf.Tensor2D, { heads: H, kvHeads: KV, headSize: hs, scale }: AttentionShape): tf.Tensor2D {
+    const B = qkv.shape[0];
+    const [k, v, mask, context] = tf.tidy(() => {
+      const [q, newK, newV] = tf.split(qkv, [H * hs, KV * hs, KV * hs], 1);
+      const heads = (t: tf.Tensor, count: number) => tf.reshape(t, [B, count, 1, hs]);
+      const keys = tf.concat([this.k, heads(newK!, KV)], 2) as tf.Tensor4D; // (B, KV, S + 1, hs)
+      const values = tf.concat([this.v, heads(newV!, KV)], 2) as tf.Tensor4D;
+      const visible = tf.concat([this.mask, tf.zeros([B, 1, 1, 1])], 3) as tf.Tensor4D;
+      // Query head h = kv·g + i: each group of g query heads meets its key/value head in one matMul.
+      const grouped = tf.reshape(q!, [B, KV, H / KV, hs]);
+      const scores = tf.add(tf.mul(tf.matMul(grouped, keys, false, true), scale), visible); // (B, KV, g, S + 1)
+      const context = tf.reshape(tf.matMul(tf.softmax(scores), values), [B, H * hs]) as tf.Tensor2D;
+      return [tf.keep(keys), tf.keep(values), tf.keep(visible), context];
+    });
+    tf.dispose([this.k, this.v, this.mask]);
+    [this.k, this.v, this.mask] = [k as tf.Tensor4D, v as tf.Tensor4D, mask as tf.Tensor4D];
+    return context as tf.Tensor2D;
+  }
+
+  /** Keeps only the rows `keep` (in that order): rows that finished leave the batch. */
+  select(keep: readonly number[]): void {
+    const picked = [this.k, this.v, this.mask].map((t) => tf.keep(tf.gather(t, keep)) as tf.Tensor4D);
+    tf.dispose([this.k, this.v, this.mask]);
+    [this.k, this.v, this.mask] = picked as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  }
+
+  get bytes(): number {
+    return 4 * (this.k.size + this.v.size + this.mask.size);
+  }
+
+  dispose(): void {
+    tf.dispose([this.k, this.v, this.mask]);
+  }
+}
+

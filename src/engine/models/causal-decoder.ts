@@ -11,10 +11,12 @@ import { isRecordingGradients } from '../gradient-tape.js';
 import { assertActivationsFit } from '../memory-budget.js';
 import { assertTensorFits } from '../tensor-limit.js';
 import { tf } from '../tf.js';
+import { RowCache, type AttentionShape } from './attention.js';
 import type { FrozenLinear } from './frozen-linear.js';
-import { causalPredictiveStates } from '../sequences.js';
-import type { CausalLanguageModel, ContinuedRow, ModelDimensions, PrefixGroup, PrefixState, RowShape } from './frozen-model.js';
-import type { SequenceBatch, SequenceBatcher } from './sequence-batch.js';
+import { causalPredictiveStates, embedSequences, sequenceLayout } from '../sequences.js';
+import { selectRows } from '../select-rows.js';
+import type { CachedDecoding, CausalLanguageModel, ContinuedRow, ModelDimensions, PrefixGroup, PrefixState, RowShape } from './frozen-model.js';
+import { decodingBatch, type SequenceBatch, type SequenceBatcher } from './sequence-batch.js';
 import type { FrozenEmbedding, WeightPlacement } from './weight-placement.js';
 
 /**
@@ -29,10 +31,11 @@ export const residual = tf.customGrad((a, b) => ({
 export interface DecoderLayer {
   /**
    * x (rows, d) of `batch` → out (rows, d). `past`: this layer's `shared` output for P earlier
-   * positions common to every sequence, attended to before each sequence's own; `shared` is what
-   * positions that follow these rows need of them (their keys and values).
+   * positions common to every sequence, attended to before each sequence's own; or, decoding,
+   * each row's own cache of the positions it has seen (one new position per row, see RowCache).
+   * `shared` is what positions that follow these rows need of them (their keys and values).
    */
-  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D): { out: tf.Tensor2D; shared: tf.Tensor2D };
+  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D | RowCache): { out: tf.Tensor2D; shared: tf.Tensor2D };
 }
 
 /** Floats a layer holds per row of the batch (packed or padded): see CausalDecoder.checkActivations. */
@@ -53,6 +56,8 @@ export interface DecoderParts {
   readonly layers: readonly DecoderLayer[];
   /** Input embeddings (B, T, d) at positions offset … offset+T−1 → the first layer's rows (B·T, d). */
   inputRows(inputs: tf.Tensor3D, offset: number): tf.Tensor2D;
+  /** Input embeddings (N, d), row i at positions[i] → the first layer's rows (N, d): one new position per decoding row. */
+  positionRows(x: tf.Tensor2D, positions: Int32Array): tf.Tensor2D;
   /** The last layer's rows → the final hidden states' rows. */
   finalNorm(x: tf.Tensor2D): tf.Tensor2D;
   readonly batcher: SequenceBatcher;
@@ -60,6 +65,8 @@ export interface DecoderParts {
   readonly packed: boolean;
   /** For the checks of single tensors: query heads, [q | k | v] row width, the MLP's widest activation. */
   readonly sizes: { readonly heads: number; readonly qkvWidth: number; readonly mlpWidth: number };
+  /** How the [q | k | v] rows split into heads (every layer's the same), for the decoding caches. */
+  readonly kvShape: Omit<AttentionShape, 'scale'>;
   readonly footprint: LayerFootprint;
   /** Where the weights live; the model disposes it. */
   readonly placement: WeightPlacement;
@@ -126,6 +133,74 @@ export class CausalDecoder implements CausalLanguageModel {
     return tf.tidy(() => this.afterPrefixes(groups.map(({ state, sequences }) => ({ layers: state.layers, sequences })), n, inputs, lengths));
   }
 
+  startDecoding(groups: readonly PrefixGroup[], inputs: readonly (readonly number[])[], maxNewTokens: number): CachedDecoding {
+    const n = groups[0]?.state.rows ?? 0;
+    const lengths = inputs.map((ids) => ids.length);
+    const tokens = sequenceLayout(this, inputs.map((ids) => ({ ids })));
+    const embedded = embedSequences(this, inputs.map((ids) => ({ ids })), tokens);
+    try {
+      this.assertCachesFit(inputs.length, n + tokens.T + maxNewTokens);
+      return this.prefill(groups, n, embedded, lengths);
+    } finally {
+      embedded.dispose();
+    }
+  }
+
+  /** Keys and values of every layer for B rows of S positions each (decoding caches). */
+  private assertCachesFit(B: number, S: number): void {
+    const { kvShape: { kvHeads, headSize } } = this.parts;
+    assertActivationsFit(`the key/value caches of ${B} rows of up to ${S} positions`, 4 * this.parts.layers.length * B * S * (2 * kvHeads * headSize + 1));
+  }
+
+  /** Runs the inputs after their prefixes, keeping each layer's keys and values of both per row. */
+  private prefill(groups: readonly PrefixGroup[], n: number, inputs: tf.Tensor3D, lengths: readonly number[]): CachedDecoding {
+    const [B, L, d] = inputs.shape;
+    const caches: RowCache[] = [];
+    const logits = tf.tidy(() => {
+      this.checkInput(inputs, lengths, n);
+      const hidden = this.afterPrefixes(groups.map(({ state, sequences }) => ({ layers: state.layers, sequences })), n, inputs, lengths, (i, own) => {
+        const { qkvWidth } = this.parts.sizes;
+        const prefixes = groups.map(({ state, sequences }) => tf.broadcastTo(tf.expandDims(state.layers[i]!, 0), [sequences, n, qkvWidth]));
+        const rows = tf.concat([...(prefixes.length > 1 ? [tf.concat(prefixes, 0)] : prefixes), tf.reshape(own, [B, L, qkvWidth])], 1) as tf.Tensor3D;
+        caches.push(RowCache.of(rows, lengths.map((length) => n + length), this.parts.kvShape));
+      });
+      const last = selectRows(tf.reshape(hidden, [B * L, d]) as tf.Tensor2D, lengths.map((length, b) => b * L + length - 1));
+      return this.logits(last);
+    });
+    return this.decoding(caches, logits, Int32Array.from(lengths, (length) => n + length));
+  }
+
+  /** The decoding of rows whose caches hold what they have seen, each next at `positions`. */
+  private decoding(caches: RowCache[], first: tf.Tensor2D, positions: Int32Array): CachedDecoding {
+    let logits = first;
+    let at = positions;
+    const model = this;
+    return {
+      get logits() {
+        return logits;
+      },
+      feed(next) {
+        const rows = next.map(({ row }) => row);
+        if (rows.length !== at.length || rows.some((row, i) => row !== i)) for (const cache of caches) cache.select(rows);
+        at = Int32Array.from(rows, (row) => at[row]!);
+        const step = tf.tidy(() => {
+          const ids = tf.tensor2d(Int32Array.from(next, ({ token }) => token), [next.length, 1], 'int32');
+          let x = model.parts.positionRows(tf.reshape(model.embed(ids), [next.length, model.dims.hiddenSize]) as tf.Tensor2D, at);
+          const batch = decodingBatch(at);
+          model.parts.layers.forEach((layer, i) => (x = layer.apply(x, batch, caches[i]).out));
+          return model.logits(model.parts.finalNorm(x));
+        });
+        logits.dispose();
+        logits = step;
+        at = at.map((position) => position + 1);
+      },
+      dispose() {
+        logits.dispose();
+        for (const cache of caches) cache.dispose();
+      },
+    };
+  }
+
   /** Each layer's `shared` rows of a prefix [n, d] run alone. */
   private prefixLayers(prefix: tf.Tensor2D): tf.Tensor2D[] {
     const n = prefix.shape[0];
@@ -138,14 +213,22 @@ export class CausalDecoder implements CausalLanguageModel {
     });
   }
 
-  /** Inputs [B, L, d] after prefixes of n rows: group g's `sequences` consecutive rows attend to its layers' rows. */
-  private afterPrefixes(groups: ReadonlyArray<{ layers: readonly tf.Tensor2D[]; sequences: number }>, n: number, inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
+  /**
+   * Inputs [B, L, d] after prefixes of n rows: group g's `sequences` consecutive rows attend to its
+   * layers' rows. `keep` is handed each layer's `shared` rows of the inputs, padded (B·L, qkv).
+   */
+  private afterPrefixes(
+    groups: ReadonlyArray<{ layers: readonly tf.Tensor2D[]; sequences: number }>, n: number, inputs: tf.Tensor3D, lengths: readonly number[],
+    keep?: (layer: number, shared: tf.Tensor2D) => void,
+  ): tf.Tensor3D {
     const [B, L, d] = inputs.shape;
     const batch = this.parts.batcher(lengths, L, n, groups.map(({ sequences }) => sequences));
     let x = batch.pack(this.parts.inputRows(inputs, n));
     this.parts.layers.forEach((layer, i) => {
       const past = groups.length === 1 ? groups[0]!.layers[i]! : tf.concat(groups.map(({ layers }) => layers[i]!), 0);
-      x = layer.apply(x, batch, past).out;
+      const { out, shared } = layer.apply(x, batch, past);
+      keep?.(i, batch.unpack(shared));
+      x = out;
     });
     return this.finalHidden(x, batch, [B, L, d]);
   }

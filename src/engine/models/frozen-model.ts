@@ -121,6 +121,21 @@ export interface CausalLanguageModel extends FrozenModel {
    * the states.
    */
   transformAfterPrefixStates(groups: readonly PrefixGroup[], inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D;
+  /**
+   * Starts decoding token ids `inputs` after prefix states (grouped as transformAfterPrefixStates
+   * takes them) with a key/value cache per row: the inputs run once, then each fed token is one
+   * position. Throws BATCH_TOO_LARGE when the caches of `maxNewTokens` more positions would not fit.
+   */
+  startDecoding(groups: readonly PrefixGroup[], inputs: readonly (readonly number[])[], maxNewTokens: number): CachedDecoding;
+}
+
+/** A batch being decoded with key/value caches (CausalLanguageModel.startDecoding). */
+export interface CachedDecoding {
+  /** Next-token logits [rows, V] of the rows in the batch (all at first): after its input, then after each token fed. Valid until the next feed. */
+  readonly logits: tf.Tensor2D;
+  /** Feeds row `row` (of the batch as it is now) its next `token`; rows not fed leave the batch, and the logits are then the fed rows', in this order. */
+  feed(next: ReadonlyArray<{ readonly row: number; readonly token: number }>): void;
+  dispose(): void;
 }
 
 export const isCausalLanguageModel = (model: FrozenModel): model is CausalLanguageModel => model.promptStack === 'decoder';

@@ -6,7 +6,7 @@
 import { gelu } from '../activations.js';
 import { nativeGelu, nativeLayerNorm } from '../native/native-ops.js';
 import { tf } from '../tf.js';
-import { attend, type AttentionShape } from './attention.js';
+import { attend, type AttentionShape, type RowCache } from './attention.js';
 import { CausalDecoder, residual, type DecoderLayer, type LayerFootprint } from './causal-decoder.js';
 import type { FrozenLinear } from './frozen-linear.js';
 import type { Gpt2Config } from './gpt2-config.js';
@@ -59,7 +59,7 @@ class Gpt2Block implements DecoderLayer {
   }
 
   /** The [q | k | v] rows (rows, 3d) are what later positions need of these: `shared`. */
-  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D): { out: tf.Tensor2D; shared: tf.Tensor2D } {
+  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D | RowCache): { out: tf.Tensor2D; shared: tf.Tensor2D } {
     // Its own tidy: without a gradient tape the layer's intermediates go at once (with one, the tape keeps what it needs).
     return tf.tidy(() => {
       const qkv = this.qkv.apply(this.ops.layerNorm(x, this.ln1, this.epsilon));
@@ -93,10 +93,12 @@ export function gpt2Model(config: Gpt2Config, weights: Gpt2Weights, placement: W
       const [B, T] = inputs.shape;
       return tf.reshape(tf.add(inputs, tf.slice(weights.wpe, [offset, 0], [T, d])), [B * T, d]);
     },
+    positionRows: (x, positions) => tf.add(x, tf.gather(weights.wpe, tf.tensor1d(positions, 'int32'))) as tf.Tensor2D,
     finalNorm: (x) => ops.layerNorm(x, weights.lnF, epsilon),
     batcher: sequenceBatcher(ops.native),
     packed: ops.native,
     sizes: { heads: H, qkvWidth: 3 * d, mlpWidth: innerSize },
+    kvShape: { heads: H, kvHeads: H, headSize },
     footprint: gpt2Footprint(d, innerSize, ops.native),
     placement,
   });

@@ -6,7 +6,7 @@
  */
 import { nativeSwiglu } from '../native/native-ops.js';
 import { tf } from '../tf.js';
-import { attend, qkvWidth, type AttentionShape } from './attention.js';
+import { attend, qkvWidth, type AttentionShape, type RowCache } from './attention.js';
 import { CausalDecoder, residual, type DecoderLayer, type LayerFootprint } from './causal-decoder.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { LlamaLayerWeights, LlamaWeights } from './llama-weights.js';
@@ -55,7 +55,7 @@ class LlamaLayer implements DecoderLayer {
   ) {}
 
   /** The rotated [q | k | v] rows are what later positions need of these: `shared`. */
-  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D): { out: tf.Tensor2D; shared: tf.Tensor2D } {
+  apply(x: tf.Tensor2D, batch: SequenceBatch, past?: tf.Tensor2D | RowCache): { out: tf.Tensor2D; shared: tf.Tensor2D } {
     const { inputNorm, qkv: qkvProjection, output, postAttentionNorm, gateUp, down } = this.weights;
     return tf.tidy(() => {
       const projected = qkvProjection.apply(this.ops.rmsNorm(x, inputNorm, this.epsilon));
@@ -84,10 +84,12 @@ export function llamaModel(config: LlamaConfig, weights: LlamaWeights, placement
     layers: weights.layers.map((w) => new LlamaLayer(w, config.rmsNormEpsilon, attention, rotary, ops)),
     // Positions enter through the rotary embedding of each layer's queries and keys.
     inputRows: (inputs) => tf.reshape(inputs, [-1, d]) as tf.Tensor2D,
+    positionRows: (x) => x,
     finalNorm: (x) => ops.rmsNorm(x, weights.finalNorm, config.rmsNormEpsilon),
     batcher: sequenceBatcher(ops.native),
     packed: ops.native,
     sizes: { heads: H, qkvWidth: qkvWidth(attention), mlpWidth: 2 * innerSize },
+    kvShape: attention,
     footprint: llamaFootprint(d, qkvWidth(attention), innerSize, ops.native),
     placement,
   });

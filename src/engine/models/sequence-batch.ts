@@ -76,6 +76,12 @@ function packedBatch(lengths: readonly number[], T: number, P: number): Sequence
   return { ...base, pack: (x) => gatherRows(x, packed, padded), unpack: (x) => gatherRows(x, padded, packed) };
 }
 
+/** A decoding step: one new position per row, at `positions`; attention goes to each row's cache (RowCache). */
+export function decodingBatch(positions: Int32Array): SequenceBatch {
+  const lengths = Array.from(positions, () => 1);
+  return { B: positions.length, T: 1, lengths, rows: positions.length, mask: null, positions, pack: keepRows, unpack: keepRows };
+}
+
 /** `groups`: how many consecutive sequences follow each of several prefixes (see prefixGroups). */
 export type SequenceBatcher = (lengths: readonly number[], T: number, P: number, groups?: readonly number[]) => SequenceBatch;
 
