@@ -62,7 +62,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<{ dep
     inference: {
       ...inference,
       classify: (call) => metrics.observeInference('classify', call.inputs.length, () => inference.classify(call)),
-      generate: (call) => metrics.observeInference('generate', call.inputs.length, () => inference.generate(call)),
+      generate: (call, onText) => metrics.observeInference('generate', call.inputs.length, () => inference.generate(call, onText)),
     },
     metrics,
     metricsOnApiPort: config.metricsOnApiPort,

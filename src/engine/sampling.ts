@@ -16,8 +16,8 @@ export interface SamplingOptions {
   readonly seed?: number;
 }
 
-/** Picks one token per row of logits (rows × V), in order. */
-export type TokenChooser = (logits: Float32Array, V: number) => number[];
+/** Picks the next token from one row of logits (V). */
+export type TokenChooser = (logits: Float32Array) => number;
 
 function argmax(row: Float32Array): number {
   let best = 0;
@@ -31,10 +31,9 @@ export function tokenChooser({ temperature = 0, topK, topP, seed = 0 }: Sampling
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) throw bad(`topK must be a positive integer, got ${topK}`);
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw bad(`topP must be in (0, 1], got ${topP}`);
   if (!Number.isSafeInteger(seed)) throw bad(`seed must be an integer, got ${seed}`);
-  const rows = (logits: Float32Array, V: number) => Array.from({ length: logits.length / V }, (_, b) => logits.subarray(b * V, (b + 1) * V));
-  if (temperature === 0) return (logits, V) => rows(logits, V).map(argmax);
+  if (temperature === 0) return argmax;
   const rng = new Rng(seed);
-  return (logits, V) => rows(logits, V).map((row) => draw(row, temperature, topK ?? V, topP ?? 1, rng));
+  return (row) => draw(row, temperature, topK ?? row.length, topP ?? 1, rng);
 }
 
 function draw(row: Float32Array, temperature: number, topK: number, topP: number, rng: Rng): number {

@@ -12,7 +12,8 @@ export type InferenceCall = Omit<InferenceRequest, 'id' | 'kind'>;
 
 export interface InferenceService {
   classify(call: InferenceCall): Promise<readonly Classification[]>;
-  generate(call: InferenceCall): Promise<readonly string[]>;
+  /** With `call.stream`, `onText` hears each input's text as it grows (index, what it added). */
+  generate(call: InferenceCall, onText?: (index: number, text: string) => void): Promise<readonly string[]>;
   /** The backend the thread started, once it has. */
   ready(): Promise<ReadyBackend>;
   /** Drops what the thread cached of a prompt (it was deleted). */
@@ -26,6 +27,7 @@ const THREAD_MODULE = moduleBeside(import.meta.url, 'inference-thread');
 const RESTART_DELAY_MS = 1000;
 
 interface Pending {
+  onText?: ((index: number, text: string) => void) | undefined;
   resolve: (result: InferenceResult) => void;
   reject: (err: Error) => void;
 }
@@ -66,6 +68,7 @@ export function startInferenceThread({ models, backend, backendOptions = {}, tun
       if (message.type === 'ready') return readyResolve(message.backend);
       if (message.type === 'batch') return onBatch(message.inputs);
       if (message.type === 'error' && message.id === null) return failAll(new EngineError(message.code as EngineErrorCode, message.message));
+      if (message.type === 'text') return waiting.get(message.id)?.onText?.(message.index, message.text);
       const call = waiting.get(message.id!);
       waiting.delete(message.id!);
       if (message.type === 'result') call?.resolve(message.result);
@@ -82,11 +85,11 @@ export function startInferenceThread({ models, backend, backendOptions = {}, tun
   }
   let current = launch();
 
-  const send = (kind: InferenceRequest['kind'], call: InferenceCall) =>
+  const send = (kind: InferenceRequest['kind'], call: InferenceCall, onText?: Pending['onText']) =>
     new Promise<InferenceResult>((resolve, reject) => {
       if (!current.alive) return reject(new EngineError('BACKEND_UNAVAILABLE', 'the inference thread is restarting; try again shortly'));
       const id = nextId++;
-      waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject, onText });
       current.thread.postMessage({ ...call, id, kind } satisfies InferenceRequest);
     });
 
@@ -95,8 +98,8 @@ export function startInferenceThread({ models, backend, backendOptions = {}, tun
       const result = await send('classify', call);
       return result.kind === 'classify' ? result.predictions : [];
     },
-    async generate(call) {
-      const result = await send('generate', call);
+    async generate(call, onText) {
+      const result = await send('generate', call, onText);
       return result.kind === 'generate' ? result.outputs : [];
     },
     ready: () => current.started,

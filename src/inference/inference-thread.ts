@@ -114,17 +114,41 @@ async function runBatch(loaded: LoadedModel, batch: Encoded[]): Promise<Map<numb
     }
   }
   for (const pass of passesOf(batch.filter((e) => e.request.kind === 'generate'))) {
-    const maxNewTokens = Math.max(...pass.map(({ request, encoder }) => request.maxNewTokens ?? encoder.maxTargetTokens));
-    const rows = pass.flatMap(({ prompt, inputs }) => inputs.map((input) => ({ ...prompt, input })));
-    const outputs = await generate(loaded.model, rows, { maxNewTokens, stopTokenIds: loaded.tokenizer.stopTokenIds });
+    // Each input is a row with its request's bound and sampling (and its own seeded draws).
+    const owners = pass.flatMap((encoded) => encoded.inputs.map((input, index) => ({ encoded, input, index })));
+    const rows = owners.map(({ encoded: { prompt, request, encoder }, input }) => ({
+      ...prompt, input, maxNewTokens: request.maxNewTokens ?? encoder.maxTargetTokens, ...(request.sampling ? { sampling: request.sampling } : {}),
+    }));
+    const streams = owners.map(({ encoded }) => (encoded.request.stream ? textStream(encoded) : null));
+    const outputs = await generate(loaded.model, rows, {
+      maxNewTokens: Math.max(...rows.map(({ maxNewTokens }) => maxNewTokens)),
+      stopTokenIds: loaded.tokenizer.stopTokenIds,
+      onTokens: (tokens) => tokens.forEach(({ row, token }) => streams[row]?.(owners[row]!.index, token)),
+    });
     let offset = 0;
     for (const { request, encoder, inputs } of pass) {
-      const limit = request.maxNewTokens ?? encoder.maxTargetTokens;
-      results.set(request.id, { kind: 'generate', outputs: outputs.slice(offset, offset + inputs.length).map((ids) => encoder.decode(ids.slice(0, limit))) });
+      results.set(request.id, { kind: 'generate', outputs: outputs.slice(offset, offset + inputs.length).map((ids) => encoder.decode(ids)) });
       offset += inputs.length;
     }
   }
   return results;
+}
+
+/**
+ * Sends a streamed request's inputs' text as it grows: each input's tokens so far decoded, less
+ * what was sent. A text that ends in a character still incomplete (a byte-level token's half of
+ * a UTF-8 sequence decodes as U+FFFD) is held back until it completes.
+ */
+function textStream({ request, encoder }: Encoded): (index: number, token: number) => void {
+  const ids = request.inputs.map((): number[] => []);
+  const sent = request.inputs.map(() => '');
+  return (index, token) => {
+    ids[index]!.push(token);
+    const text = encoder.decode(ids[index]!);
+    if (text.endsWith('\uFFFD') || !text.startsWith(sent[index]!) || text.length === sent[index]!.length) return;
+    send({ type: 'text', id: request.id, index, text: text.slice(sent[index]!.length) });
+    sent[index] = text;
+  };
 }
 
 function fail(id: number, err: unknown): void {

@@ -1,5 +1,6 @@
 import type { Classification } from '../engine/infer.js';
 import type { GpuAdapterInfo } from '../engine/webgpu-device.js';
+import type { SamplingOptions } from '../engine/sampling.js';
 import type { TaskSpec } from '../engine/tasks/task-spec.js';
 
 /** The backend the inference thread started, the GPU it runs on, if any, and the models it cannot load, with why. */
@@ -33,6 +34,10 @@ export interface InferenceRequest {
   readonly task: TaskSpec;
   readonly inputs: ReadonlyArray<Readonly<Record<string, string>>>;
   readonly maxNewTokens?: number;
+  /** Generate: how each next token is chosen (greedy when absent). */
+  readonly sampling?: SamplingOptions;
+  /** Generate: send the text of each input as it grows ('text' messages), not only at the end. */
+  readonly stream?: boolean;
 }
 
 /** What the API sends the thread: a request, or word that a prompt was deleted (its cached state goes). */
@@ -46,4 +51,6 @@ export type ThreadMessage =
   | { readonly type: 'ready'; readonly backend: ReadyBackend }
   | { readonly type: 'result'; readonly id: number; readonly result: InferenceResult }
   | { readonly type: 'batch'; readonly inputs: number }
+  /** What input `index` of a streamed generate request has added to its text since the last message. */
+  | { readonly type: 'text'; readonly id: number; readonly index: number; readonly text: string }
   | { readonly type: 'error'; readonly id: number | null; readonly code: string; readonly message: string };

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JobEventRow } from '../../db/job-events.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
+import { openEventStream, wantsStream } from '../event-stream.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
 import { CheckpointListSchema, JobEventListSchema, JobEventsQuerySchema } from '../schemas/job-events.js';
 
@@ -43,8 +44,6 @@ function resumePoint(request: FastifyRequest, after: number | undefined): number
   return Number(header);
 }
 
-const wantsStream = (request: FastifyRequest, stream: boolean | undefined) => stream === true || (request.headers.accept ?? '').includes('text/event-stream');
-
 export async function jobEventRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps }): Promise<void> {
   const { store, jobEvents } = deps;
   let openStreams = 0;
@@ -60,9 +59,7 @@ export async function jobEventRoutes(app: FastifyInstance, { deps }: { deps: Api
     openStreams += 1;
     const closed = new AbortController();
     request.raw.on('close', () => closed.abort());
-    reply.hijack();
-    const out = reply.raw;
-    out.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const out = openEventStream(reply);
     const view = eventView(jobId);
     let last = from;
     let lastWrite = Date.now();
@@ -71,7 +68,7 @@ export async function jobEventRoutes(app: FastifyInstance, { deps }: { deps: Api
         if (closed.signal.aborted) return;
         const page = await store.jobEvents.list(jobId, { after: last, limit: PAGE });
         for (const event of page.items) {
-          out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(view(event))}\n\n`);
+          out.send(event.type, view(event), event.seq);
           last = event.seq;
           lastWrite = Date.now();
           if (isFinal(event)) return;
@@ -79,11 +76,11 @@ export async function jobEventRoutes(app: FastifyInstance, { deps }: { deps: Api
         if (page.hasMore) continue;
         // A deleted job's log is gone with it: say so and end.
         if (!(await store.jobs.findById(null, jobId))) {
-          out.write(`event: error\ndata: ${JSON.stringify({ code: 'NOT_FOUND', message: `job ${jobId} was deleted` })}\n\n`);
+          out.send('error', { code: 'NOT_FOUND', message: `job ${jobId} was deleted` });
           return;
         }
         if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-          out.write(': keep-alive\n\n');
+          out.comment('keep-alive');
           lastWrite = Date.now();
         }
         await jobEvents.wait(jobId, POLL_MS, closed.signal);
@@ -91,7 +88,7 @@ export async function jobEventRoutes(app: FastifyInstance, { deps }: { deps: Api
     } catch (err) {
       // The store went away mid-stream: the client reconnects with Last-Event-ID and misses nothing.
       request.log.warn({ err, jobId }, 'an event stream ended early');
-      if (!closed.signal.aborted) out.write(`event: error\ndata: ${JSON.stringify({ code: 'STREAM_INTERRUPTED', message: 'the event log could not be read; reconnect with Last-Event-ID' })}\n\n`);
+      if (!closed.signal.aborted) out.send('error', { code: 'STREAM_INTERRUPTED', message: 'the event log could not be read; reconnect with Last-Event-ID' });
     } finally {
       openStreams -= 1;
       out.end();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { EngineError } from '../../engine/engine-error.js';
 import { encodePeftAdapter } from '../../engine/peft-adapter.js';
 import { encodePromptFile } from '../../engine/prompt-file.js';
 import { resolvePromptSpec, type PromptSpec } from '../../engine/prompts/prompt-spec.js';
@@ -9,6 +10,7 @@ import type { PromptSource, PromptSummary } from '../../db/prompts-repository.js
 import { packAdapter } from '../adapter-archive.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError, notFound } from '../api-error.js';
+import { openEventStream, wantsStream } from '../event-stream.js';
 import { importedPrompt, type PromptImportRequest } from '../prompt-import.js';
 import { errors, IdParamsSchema } from '../schemas/common.js';
 import {
@@ -50,6 +52,11 @@ const promptView = (prompt: PromptSummary) => ({
 /** Room for the base64 of an import's file, with the rest of its JSON. */
 const IMPORT_BODY_LIMIT = Math.ceil(IMPORT_FILE_BYTES / 3) * 4 + 64 * 1024;
 type InputsBody = { texts?: string[]; inputs?: Array<Record<string, string>>; maxNewTokens?: number };
+type GenerateBody = InputsBody & { temperature?: number; topK?: number; topP?: number; seed?: number; stream?: boolean };
+
+/** The sampling a generate request asks for; none (greedy) without a temperature. */
+const samplingOf = ({ temperature, topK, topP, seed }: GenerateBody) =>
+  temperature ? { sampling: { temperature, ...(topK ? { topK } : {}), ...(topP ? { topP } : {}), ...(seed !== undefined ? { seed } : {}) } } : {};
 
 /** The inputs of a predict or generate request as template fields. */
 function fieldsOf(body: InputsBody, task: TaskSpec): Array<Record<string, string>> {
@@ -177,14 +184,29 @@ export async function promptRoutes(app: FastifyInstance, { deps }: { deps: ApiDe
     },
   );
 
-  app.post<{ Params: { id: string }; Body: InputsBody }>(
+  app.post<{ Params: { id: string }; Body: GenerateBody }>(
     '/v1/prompts/:id/generate',
     { schema: { tags: ['prompts'], params: IdParamsSchema, body: GenerateRequestSchema, response: { 200: GenerationsSchema, ...errors(400, 401, 404, 503) } } },
-    async (request) => {
+    async (request, reply) => {
       const prompt = await findPrompt(request.tenantId, request.params.id, { cached: true });
       if (taskOf(prompt).kind !== 'text-to-text') throw new ApiError(400, 'WRONG_TASK', 'this prompt classifies: use /predict');
-      const outputs = await inference.generate(inferenceCall(prompt, request.body));
-      return { outputs: outputs.map((text) => ({ text })) };
+      const call = { ...inferenceCall(prompt, request.body), ...samplingOf(request.body) };
+      if (!wantsStream(request, request.body.stream)) {
+        const outputs = await inference.generate(call);
+        return { outputs: outputs.map((text) => ({ text })) };
+      }
+      // Refusals of the request itself came before this point, as JSON; from here on, as events.
+      const out = openEventStream(reply);
+      try {
+        const outputs = await inference.generate({ ...call, stream: true }, (index, text) => out.send('text', { index, text }));
+        out.send('done', { outputs: outputs.map((text) => ({ text })) });
+      } catch (err) {
+        const { code, message } = err instanceof EngineError ? err : { code: 'INTERNAL', message: 'generation failed' };
+        if (!(err instanceof EngineError)) request.log.error({ err }, 'a streamed generation failed');
+        out.send('error', { code, message });
+      } finally {
+        out.end();
+      }
     },
   );
 }

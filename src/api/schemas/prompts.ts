@@ -35,7 +35,15 @@ const Inputs = {
 
 export const PredictRequestSchema = Type.Object(Inputs, { additionalProperties: false });
 export const GenerateRequestSchema = Type.Object(
-  { ...Inputs, maxNewTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })) },
+  {
+    ...Inputs,
+    maxNewTokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 10, description: 'Softmax temperature of the draws; 0 (the default) generates greedily.' })),
+    topK: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Draw only from the k most likely tokens.' })),
+    topP: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Draw only from the most likely tokens whose probabilities add up to p (nucleus sampling).' })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, description: 'Seed of the draws: the same request with the same seed generates the same text. Each input draws from it afresh.' })),
+    stream: Type.Optional(Type.Boolean({ description: 'Answer as Server-Sent Events: `text` events as each input grows, then `done` with the outputs (also with Accept: text/event-stream).' })),
+  },
   { additionalProperties: false },
 );
 

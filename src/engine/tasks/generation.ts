@@ -9,7 +9,7 @@
  */
 import { assertBackendHealthy } from '../backend.js';
 import { isCausalLanguageModel, type FrozenModel, type PrefixGroup, type PrefixState } from '../models/frozen-model.js';
-import { tokenChooser, type SamplingOptions, type TokenChooser } from '../sampling.js';
+import { tokenChooser, type SamplingOptions } from '../sampling.js';
 import { tf } from '../tf.js';
 import { stateOffsets } from '../token-scores.js';
 
@@ -18,6 +18,9 @@ export interface GenerationItem {
   /** A decoder-only model's cached state after the prompt, in its place. */
   readonly prefix?: PrefixState;
   readonly input: readonly number[];
+  /** This row's own bound and sampling (a request's), over the options'; each row draws from its own seeded generator. */
+  readonly maxNewTokens?: number;
+  readonly sampling?: SamplingOptions;
 }
 
 export interface GenerationOptions {
@@ -42,16 +45,22 @@ function prefixGroupsOf(items: readonly GenerationItem[]): PrefixGroup[] {
 }
 
 export async function generateTokens(model: FrozenModel, items: readonly GenerationItem[], options: GenerationOptions): Promise<number[][]> {
-  const choose = tokenChooser(options.sampling);
+  const choosers = items.map((item) => tokenChooser(item.sampling ?? options.sampling));
+  const choose = (logits: Float32Array, rows: readonly number[]) => {
+    const V = model.dims.vocabSize;
+    return rows.map((b, i) => choosers[b]!(logits.subarray(i * V, (i + 1) * V)));
+  };
   const promptRows = ({ prompt, prefix }: GenerationItem) => prefix?.rows ?? prompt?.shape[0] ?? 0;
-  const limits = items.map((item) => Math.min(options.maxNewTokens, model.continuationRoom(promptRows(item), item.input.length)));
+  const limits = items.map((item) => Math.min(item.maxNewTokens ?? options.maxNewTokens, model.continuationRoom(promptRows(item), item.input.length)));
   const cached =
     options.cache !== false && isCausalLanguageModel(model) && items.length > 0 && items.every(({ prefix }) => prefix && prefix.rows === items[0]!.prefix!.rows);
   const run = cached ? generateCached : generateUncached;
   return run(model, items, limits, choose, options);
 }
 
-type Generator = (model: FrozenModel, items: readonly GenerationItem[], limits: readonly number[], choose: TokenChooser, options: GenerationOptions) => Promise<number[][]>;
+/** The next token of each of `rows` (items' indices) from their logits, one row after another. */
+type Choose = (logits: Float32Array, rows: readonly number[]) => number[];
+type Generator = (model: FrozenModel, items: readonly GenerationItem[], limits: readonly number[], choose: Choose, options: GenerationOptions) => Promise<number[][]>;
 
 /** Takes each active row's chosen token: a stop id ends the row, as does reaching its limit after it. */
 function advance(generated: number[][], active: readonly number[], tokens: readonly number[], limits: readonly number[], options: GenerationOptions): number[] {
@@ -78,7 +87,7 @@ const generateCached: Generator = async (model, items, limits, choose, options) 
     for (;;) {
       const logits = await decoding.logits.data();
       assertBackendHealthy();
-      const still = advance(generated, active, choose(logits as Float32Array, model.dims.vocabSize), limits, options);
+      const still = advance(generated, active, choose(logits as Float32Array, active), limits, options);
       if (still.length === 0) return generated;
       // Rows are addressed by their place in the decoding batch, which shrinks as rows stop.
       decoding.feed(still.map((b) => ({ row: active.indexOf(b), token: generated[b]!.at(-1)! })));
@@ -102,7 +111,7 @@ const generateUncached: Generator = async (model, items, limits, choose, options
     const data = (await logits.data()) as Float32Array;
     logits.dispose();
     assertBackendHealthy();
-    active = advance(generated, active, choose(data, model.dims.vocabSize), limits, options);
+    active = advance(generated, active, choose(data, active), limits, options);
   }
   return generated;
 };
