@@ -1,4 +1,5 @@
 /** Tuning jobs: idempotent creation, tenant-scoped reads and pages, and the worker's state changes. */
+import type pg from 'pg';
 import type { Job, JobStatus, PrismaClient } from './generated/client.js';
 import { appendJobEvent, statusEvent } from './job-events.js';
 import { afterCursor, NEWEST_FIRST, pageOf, type Page, type PageQuery } from './newest-first-page.js';
@@ -44,7 +45,7 @@ export const endEvent = (status: Exclude<FinalJobStatus, 'succeeded'>, error: Jo
 /** Told the id of a job whose log grew, once the events are committed (the API's streams listen). */
 export type JobEventNotifier = (jobId: string) => void;
 
-export function createJobsRepository(prisma: PrismaClient, notify: JobEventNotifier) {
+export function createJobsRepository(prisma: PrismaClient, pool: pg.Pool, notify: JobEventNotifier) {
   return {
     /** With an idempotency key the tenant used before, the job it created then, and `created: false`. */
     async create({ spec, ...fields }: NewJob): Promise<{ job: Job; created: boolean }> {
@@ -78,13 +79,18 @@ export function createJobsRepository(prisma: PrismaClient, notify: JobEventNotif
 
     /**
      * The tenant's job and the id of the prompt it trained (null for none yet, or deleted), in one
-     * query: what a status read shows. (Prisma's include would be a second query.)
+     * query: what a status read shows, the API's most frequent call. (Prisma's include would be a
+     * second query, and its query interpreter costs more than the query itself here: this goes
+     * to the pool directly, timestamps read as UTC as Prisma reads them.)
      */
     async findWithTrainedPrompt(tenantId: string, id: string): Promise<{ job: Job; trainedPromptId: string | null } | null> {
       if (!isUuid(id)) return null;
-      const [row] = await prisma.$queryRaw<Array<Job & { trainedPromptId: string | null }>>`
-        SELECT j.*, p.id AS "trainedPromptId" FROM "Job" j LEFT JOIN "Prompt" p ON p."jobId" = j.id
-        WHERE j.id = ${id}::uuid AND j."tenantId" = ${tenantId}::uuid`;
+      const { rows: [row] } = await pool.query<Job & { trainedPromptId: string | null }>(
+        `SELECT j.*, j."createdAt" AT TIME ZONE 'UTC' AS "createdAt", j."startedAt" AT TIME ZONE 'UTC' AS "startedAt",
+                j."finishedAt" AT TIME ZONE 'UTC' AS "finishedAt", p.id AS "trainedPromptId"
+         FROM "Job" j LEFT JOIN "Prompt" p ON p."jobId" = j.id WHERE j.id = $1 AND j."tenantId" = $2`,
+        [id, tenantId],
+      );
       if (!row) return null;
       const { trainedPromptId, ...job } = row;
       return { job, trainedPromptId };

@@ -17,7 +17,7 @@ export function createStore({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>,
   return {
     tenants: createTenantsRepository(prisma),
     datasets: createDatasetsRepository(prisma, pool),
-    jobs: createJobsRepository(prisma, onJobEvent),
+    jobs: createJobsRepository(prisma, pool, onJobEvent),
     jobEvents: createJobEventsRepository(prisma),
     checkpoints: createCheckpointRecordsRepository(prisma),
     metrics: createMetricsRepository(prisma),

@@ -17,6 +17,8 @@ import { errors, IdParamsSchema } from '../schemas/common.js';
 import { JobListQuerySchema, JobListSchema, JobRequestSchema, JobSchema, MetricsQuerySchema, MetricsSchema, type JobRequest } from '../schemas/jobs.js';
 
 type JobListQuery = { status?: Job['status']; cursor?: string; limit?: number };
+/** A job's dataset with what its checks read. */
+type CheckedDataset = { readonly id: string; readonly name: string; readonly summary: DatasetSummary };
 type MetricsQuery = { split?: 'train' | 'validation'; afterStep?: number; limit?: number };
 
 /** A job's progress as shown: an ended job has no ETA left. */
@@ -54,19 +56,26 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
     finishedAt: job.finishedAt?.toISOString() ?? null,
   });
 
+  /** A dataset as a job's checks need it: its summary, stored at upload (read off its rows for datasets uploaded before). */
+  async function findDataset(tenantId: string, id: string): Promise<CheckedDataset> {
+    const dataset = await store.datasets.findById(tenantId, id);
+    if (!dataset) throw notFound('dataset', id);
+    if (dataset.summary) return { id, name: dataset.name, summary: dataset.summary as unknown as DatasetSummary };
+    const content = await store.datasets.content(tenantId, id);
+    if (!content) throw notFound('dataset', id);
+    return { id, name: dataset.name, summary: summarizeRows(storedRows(content)) };
+  }
+
   /** The dataset of a job, made from inline examples if that is what the request has. */
-  async function trainingDataset(tenantId: string, request: JobRequest) {
+  async function trainingDataset(tenantId: string, request: JobRequest): Promise<CheckedDataset> {
     if ((request.datasetId === undefined) === (request.examples === undefined)) {
       throw new ApiError(400, 'VALIDATION_FAILED', 'give exactly one of datasetId and examples');
     }
-    if (request.datasetId) {
-      const dataset = await store.datasets.findById(tenantId, request.datasetId);
-      if (!dataset) throw notFound('dataset', request.datasetId);
-      return dataset;
-    }
+    if (request.datasetId) return findDataset(tenantId, request.datasetId);
     const rows = request.examples!.map((fields, i) => ({ line: i + 1, fields }));
     const content = canonicalRows(rows);
-    return store.datasets.create({
+    const summary = summarizeRows(rows);
+    const dataset = await store.datasets.create({
       tenantId,
       name: 'inline examples',
       format: 'jsonl',
@@ -75,22 +84,12 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       sizeBytes: content.length,
       sha256: createHash('sha256').update(content).digest('hex'),
       content,
-      summary: summarizeRows(rows),
+      summary,
     });
+    return { id: dataset.id, name: dataset.name, summary };
   }
 
-  /** What a job's checks need of a dataset: its summary, stored at upload (read off its rows for datasets uploaded before). */
-  async function datasetSummary(tenantId: string, datasetId: string): Promise<DatasetSummary | null> {
-    const dataset = await store.datasets.findById(tenantId, datasetId);
-    if (!dataset) return null;
-    if (dataset.summary) return dataset.summary as unknown as DatasetSummary;
-    const content = await store.datasets.content(tenantId, datasetId);
-    return content && summarizeRows(storedRows(content));
-  }
-
-  async function checkDataset(tenantId: string, datasetId: string, spec: JobSpec, label: string): Promise<DatasetSummary> {
-    const summary = await datasetSummary(tenantId, datasetId);
-    if (!summary) throw notFound('dataset', datasetId);
+  function checkDataset({ summary }: CheckedDataset, spec: JobSpec, label: string): DatasetSummary {
     checkDatasetFitsTask(summary, spec.task, label);
     return summary;
   }
@@ -113,8 +112,8 @@ export async function jobRoutes(app: FastifyInstance, { deps }: { deps: ApiDeps 
       const model = models.get(body.model);
       const requested = jobSpecOf(body, model);
       const dataset = await trainingDataset(tenantId, body);
-      const train = await checkDataset(tenantId, dataset.id, requested, `dataset ${dataset.name}`);
-      const validation = body.validationDatasetId ? await checkDataset(tenantId, body.validationDatasetId, requested, 'validation dataset') : null;
+      const train = checkDataset(dataset, requested, `dataset ${dataset.name}`);
+      const validation = body.validationDatasetId ? checkDataset(await findDataset(tenantId, body.validationDatasetId), requested, 'validation dataset') : null;
       const spec = fitJobToLimits(requested, model, { train, validation }, deps.jobLimits);
 
       const { job, created } = await store.jobs
