@@ -73,8 +73,8 @@ export function embedSequences(model: FrozenModel, rows: readonly PromptedRow[],
   });
 }
 
-/** Runs of consecutive rows with the same prefix state. */
-function prefixGroups(rows: readonly PromptedRow[]): PrefixGroup[] {
+/** Runs of consecutive rows with the same prefix state (every row has one). */
+export function prefixGroups(rows: ReadonlyArray<{ readonly prefix?: PrefixState }>): PrefixGroup[] {
   const groups: Array<{ state: PrefixState; sequences: number }> = [];
   for (const { prefix } of rows) {
     const last = groups.at(-1);

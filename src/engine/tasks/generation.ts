@@ -8,8 +8,9 @@
  * sampling options say otherwise (sampling.ts).
  */
 import { assertBackendHealthy } from '../backend.js';
-import { isCausalLanguageModel, type FrozenModel, type PrefixGroup, type PrefixState } from '../models/frozen-model.js';
+import { isCausalLanguageModel, type FrozenModel, type PrefixState } from '../models/frozen-model.js';
 import { tokenChooser, type SamplingOptions } from '../sampling.js';
+import { prefixGroups } from '../sequences.js';
 import { tf } from '../tf.js';
 import { stateOffsets } from '../token-scores.js';
 
@@ -31,17 +32,6 @@ export interface GenerationOptions {
   readonly cache?: boolean;
   /** Hears each step's new tokens, row by row (rows that stopped hear nothing more). */
   readonly onTokens?: (tokens: ReadonlyArray<{ readonly row: number; readonly token: number }>) => void;
-}
-
-/** Runs of consecutive items with the same prefix state. */
-function prefixGroupsOf(items: readonly GenerationItem[]): PrefixGroup[] {
-  const groups: Array<{ state: PrefixState; sequences: number }> = [];
-  for (const { prefix } of items) {
-    const last = groups.at(-1);
-    if (last && last.state === prefix) last.sequences += 1;
-    else groups.push({ state: prefix!, sequences: 1 });
-  }
-  return groups;
 }
 
 export async function generateTokens(model: FrozenModel, items: readonly GenerationItem[], options: GenerationOptions): Promise<number[][]> {
@@ -82,7 +72,7 @@ const generateCached: Generator = async (model, items, limits, choose, options) 
   let active = items.flatMap((_, b) => (limits[b]! > 0 ? [b] : []));
   if (active.length === 0) return generated;
   const kept = active.map((b) => items[b]!);
-  const decoding = model.startDecoding(prefixGroupsOf(kept), kept.map(({ input }) => input), Math.max(...limits));
+  const decoding = model.startDecoding(prefixGroups(kept), kept.map(({ input }) => input), Math.max(...limits));
   try {
     for (;;) {
       const logits = await decoding.logits.data();
