@@ -1,4 +1,5 @@
 /** Tuning jobs: idempotent creation, tenant-scoped reads and pages, and the worker's state changes. */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Job, JobStatus, PrismaClient } from './generated/client.js';
 import { appendJobEvent, statusEvent } from './job-events.js';
@@ -45,17 +46,40 @@ export const endEvent = (status: Exclude<FinalJobStatus, 'succeeded'>, error: Jo
 /** Told the id of a job whose log grew, once the events are committed (the API's streams listen). */
 export type JobEventNotifier = (jobId: string) => void;
 
+/**
+ * A Job row's timestamps as Prisma reads them (UTC instants), for plain queries on the pool:
+ * node-postgres reads a `timestamp` column in the process's own time zone. Listed after `*`, they
+ * replace its columns of the same names.
+ */
+const utcTimestamps = (table: string) =>
+  ['createdAt', 'startedAt', 'finishedAt'].map((column) => `${table}."${column}" AT TIME ZONE 'UTC' AS "${column}"`).join(', ');
+
 export function createJobsRepository(prisma: PrismaClient, pool: pg.Pool, notify: JobEventNotifier) {
   return {
     /** With an idempotency key the tenant used before, the job it created then, and `created: false`. */
+    /**
+     * The job and its first event ("queued") in one statement on the pool: a submit's one write,
+     * one round trip (Prisma's nested create is a transaction of four).
+     */
     async create({ spec, ...fields }: NewJob): Promise<{ job: Job; created: boolean }> {
       try {
         const queued = statusEvent('queued', 'the job is queued');
-        const job = await prisma.job.create({
-          data: { ...fields, spec: jsonInput(spec), eventSeq: 1, events: { create: { seq: 1, level: queued.level, type: queued.type, message: queued.message, data: jsonInput(queued.data!) } } },
-        });
-        notify(job.id);
-        return { job, created: true };
+        const { rows: [job] } = await pool.query<Job>(
+          `WITH job AS (
+             INSERT INTO "Job" ("id", "kind", "tenantId", "promptId", "modelId", "datasetId", "validationDatasetId", "spec", "totalSteps", "idempotencyKey", "eventSeq", "createdAt")
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, now() AT TIME ZONE 'UTC') RETURNING *
+           ), event AS (
+             INSERT INTO "JobEvent" ("jobId", "seq", "level", "type", "message", "data", "createdAt")
+             SELECT id, 1, $11, $12, $13, $14, "createdAt" FROM job
+           )
+           SELECT *, ${utcTimestamps('job')} FROM job`,
+          [
+            randomUUID(), fields.kind ?? 'train', fields.tenantId, fields.promptId ?? null, fields.modelId, fields.datasetId, fields.validationDatasetId,
+            JSON.stringify(spec), fields.totalSteps, fields.idempotencyKey, queued.level, queued.type, queued.message, JSON.stringify(queued.data ?? null),
+          ],
+        );
+        notify(job!.id);
+        return { job: job!, created: true };
       } catch (err) {
         // The unique (tenantId, idempotencyKey) settles concurrent requests carrying the same key.
         if (fields.idempotencyKey === null || !isUniqueViolation(err)) throw err;
@@ -86,8 +110,7 @@ export function createJobsRepository(prisma: PrismaClient, pool: pg.Pool, notify
     async findWithTrainedPrompt(tenantId: string, id: string): Promise<{ job: Job; trainedPromptId: string | null } | null> {
       if (!isUuid(id)) return null;
       const { rows: [row] } = await pool.query<Job & { trainedPromptId: string | null }>(
-        `SELECT j.*, j."createdAt" AT TIME ZONE 'UTC' AS "createdAt", j."startedAt" AT TIME ZONE 'UTC' AS "startedAt",
-                j."finishedAt" AT TIME ZONE 'UTC' AS "finishedAt", p.id AS "trainedPromptId"
+        `SELECT j.*, ${utcTimestamps('j')}, p.id AS "trainedPromptId"
          FROM "Job" j LEFT JOIN "Prompt" p ON p."jobId" = j.id WHERE j.id = $1 AND j."tenantId" = $2`,
         [id, tenantId],
       );
