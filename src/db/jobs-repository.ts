@@ -64,8 +64,9 @@ export function createJobsRepository(prisma: PrismaClient, pool: pg.Pool, notify
     async create({ spec, ...fields }: NewJob): Promise<{ job: Job; created: boolean }> {
       try {
         const queued = statusEvent('queued', 'the job is queued');
-        const { rows: [job] } = await pool.query<Job>(
-          `WITH job AS (
+        const { rows: [job] } = await pool.query<Job>({
+          name: 'create-job',
+          text: `WITH job AS (
              INSERT INTO "Job" ("id", "kind", "tenantId", "promptId", "modelId", "datasetId", "validationDatasetId", "spec", "totalSteps", "idempotencyKey", "eventSeq", "createdAt")
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, now() AT TIME ZONE 'UTC') RETURNING *
            ), event AS (
@@ -73,11 +74,11 @@ export function createJobsRepository(prisma: PrismaClient, pool: pg.Pool, notify
              SELECT id, 1, $11, $12, $13, $14, "createdAt" FROM job
            )
            SELECT *, ${utcTimestamps('job')} FROM job`,
-          [
+          values: [
             randomUUID(), fields.kind ?? 'train', fields.tenantId, fields.promptId ?? null, fields.modelId, fields.datasetId, fields.validationDatasetId,
             JSON.stringify(spec), fields.totalSteps, fields.idempotencyKey, queued.level, queued.type, queued.message, JSON.stringify(queued.data ?? null),
           ],
-        );
+        });
         notify(job!.id);
         return { job: job!, created: true };
       } catch (err) {
@@ -109,11 +110,13 @@ export function createJobsRepository(prisma: PrismaClient, pool: pg.Pool, notify
      */
     async findWithTrainedPrompt(tenantId: string, id: string): Promise<{ job: Job; trainedPromptId: string | null } | null> {
       if (!isUuid(id)) return null;
-      const { rows: [row] } = await pool.query<Job & { trainedPromptId: string | null }>(
-        `SELECT j.*, ${utcTimestamps('j')}, p.id AS "trainedPromptId"
-         FROM "Job" j LEFT JOIN "Prompt" p ON p."jobId" = j.id WHERE j.id = $1 AND j."tenantId" = $2`,
-        [id, tenantId],
-      );
+      // Named: each pooled connection parses and plans it once.
+      const { rows: [row] } = await pool.query<Job & { trainedPromptId: string | null }>({
+        name: 'job-with-trained-prompt',
+        text: `SELECT j.*, ${utcTimestamps('j')}, p.id AS "trainedPromptId"
+               FROM "Job" j LEFT JOIN "Prompt" p ON p."jobId" = j.id WHERE j.id = $1 AND j."tenantId" = $2`,
+        values: [id, tenantId],
+      });
       if (!row) return null;
       const { trainedPromptId, ...job } = row;
       return { job, trainedPromptId };
