@@ -23,7 +23,7 @@ async function announceRevocation({ redisUrl, queuePrefix }: Config, keyId: stri
   const redis = apiConnection(redisUrl);
   redis.on('error', () => undefined);
   try {
-    const ready = await Promise.race([new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true))), sleep(5000).then(() => false)]);
+    const ready = await Promise.race([new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true))), sleep(5000, false, { ref: false })]);
     return ready && (await publishInvalidation(redis, queuePrefix, { kind: 'api-key', id: keyId }));
   } catch {
     return false;

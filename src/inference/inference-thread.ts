@@ -3,9 +3,9 @@
  * micro-batches. Requests that arrive while a batch runs are queued, and the next batch takes
  * all of them (up to `maxRows` inputs); while requests are arriving, a batch also waits a few
  * milliseconds for more (InferenceTuning.batchWindowMs). Rows of different prompts share one
- * forward pass. For a decoder-only model a prompt is cached as its prefix state (its keys and
- * values at every layer, prefix-cache.ts), so a request costs only its own tokens; an
- * encoder-decoder's prompts are cached as tensors (its encoder sees prompt and input together).
+ * forward pass. Prompts are cached (prefix-cache.ts): for a decoder-only model as its prefix
+ * state (its keys and values at every layer), so a request costs only its own tokens; for an
+ * encoder-decoder as its tensor (its encoder sees prompt and input together).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -13,16 +13,13 @@ import { backendLabel, initBackend, type BackendOptions, type BackendPreference 
 import { backendBroken } from '../engine/backend-guard.js';
 import { EngineError } from '../engine/engine-error.js';
 import { classify, generate } from '../engine/infer.js';
-import { isCausalLanguageModel, type PrefixState } from '../engine/models/frozen-model.js';
+import { isCausalLanguageModel } from '../engine/models/frozen-model.js';
 import { assertModelLoadable } from '../engine/models/load-model.js';
 import { TaskEncoder } from '../engine/tasks/task-encoder.js';
 import { tf } from '../engine/tf.js';
 import { createModelCache, type LoadedModel } from '../worker/model-cache.js';
 import type { InferenceRequest, InferenceResult, InferenceTuning, ThreadMessage, ToInferenceThread } from './messages.js';
-import { createPrefixCache, prefixKey } from './prefix-cache.js';
-
-/** Prompt tensors kept for encoder-decoder models. */
-const CACHED_PROMPTS = 64;
+import { createPrefixCache, prefixKey, type PromptOfRows } from './prefix-cache.js';
 
 const { models: folders, backend, backendOptions, tuning } = workerData as {
   models: Map<string, string>;
@@ -36,7 +33,6 @@ const backendStarted = initBackend(backend, backendOptions);
 backendStarted.catch(() => undefined); // reported once, below
 const models = createModelCache(folders);
 const prefixes = createPrefixCache(tuning.prefixCacheBytes);
-const prompts = new Map<string, tf.Tensor2D>();
 /** `busy`: the request came within the batch window of the one before it, so more are likely on their way. */
 const pending: Array<{ request: InferenceRequest; arrived: number; busy: boolean }> = [];
 let lastArrival = -Infinity;
@@ -44,35 +40,19 @@ let running = false;
 
 const promptTensorOf = (request: InferenceRequest) => tf.tensor2d(request.prompt.data, request.prompt.shape);
 
-function cachedPromptTensor(request: InferenceRequest): tf.Tensor2D {
-  let tensor = prompts.get(request.promptKey);
-  if (!tensor) {
-    tensor = promptTensorOf(request);
-    prompts.set(request.promptKey, tensor);
-    if (prompts.size > CACHED_PROMPTS) {
-      const [oldest, stale] = prompts.entries().next().value!;
-      prompts.delete(oldest);
-      stale.dispose();
-    }
-  }
-  return tensor;
-}
-
-/** A request's prompt as its rows need it: the cached prefix state of a decoder-only model, else the tensor. */
-type PromptOfRows = { readonly prompt: tf.Tensor2D } | { readonly prefix: PrefixState };
-
+/** A request's prompt as its rows need it, from the cache: the prefix state of a decoder-only model, else the tensor. */
 function promptOf(request: InferenceRequest, loaded: LoadedModel): PromptOfRows {
   const { model } = loaded;
-  if (!isCausalLanguageModel(model)) return { prompt: cachedPromptTensor(request) };
-  const prefix = prefixes.get(prefixKey(request.modelId, request.promptKey), () => {
-    const tensor = promptTensorOf(request);
+  return prefixes.get(prefixKey(request.modelId, request.promptKey), () => {
+    const prompt = promptTensorOf(request);
+    if (!isCausalLanguageModel(model)) return { rows: { prompt }, bytes: 4 * prompt.size, dispose: () => prompt.dispose() };
     try {
-      return model.prefixState(tensor);
+      const prefix = model.prefixState(prompt);
+      return { rows: { prefix }, bytes: prefix.bytes, dispose: () => prefix.dispose() };
     } finally {
-      tensor.dispose();
+      prompt.dispose();
     }
   });
-  return { prefix };
 }
 
 interface Encoded {
@@ -96,7 +76,8 @@ function passesOf(batch: readonly Encoded[]): Encoded[][] {
   const byLength = new Map<number, Encoded[]>();
   for (const encoded of [...batch].sort((a, b) => a.request.promptKey.localeCompare(b.request.promptKey))) {
     const rows = encoded.request.prompt.shape[0];
-    byLength.set(rows, [...(byLength.get(rows) ?? []), encoded]);
+    const pass = byLength.get(rows) ?? byLength.set(rows, []).get(rows)!;
+    pass.push(encoded);
   }
   return [...byLength.values()];
 }
@@ -228,12 +209,7 @@ async function drain(): Promise<void> {
 }
 
 port.on('message', (message: ToInferenceThread) => {
-  if (message.kind === 'forget') {
-    prefixes.forget(message.promptKey);
-    prompts.get(message.promptKey)?.dispose();
-    prompts.delete(message.promptKey);
-    return;
-  }
+  if (message.kind === 'forget') return prefixes.forget(message.promptKey);
   const arrived = performance.now();
   pending.push({ request: message, arrived, busy: arrived - lastArrival < tuning.batchWindowMs });
   lastArrival = arrived;

@@ -19,7 +19,7 @@ export interface InferenceTuning {
   readonly batchWindowMs: number;
   /** Inputs in one batch, at most. */
   readonly maxRows: number;
-  /** Bytes of prefix states (prompts' keys and values per layer) kept for decoder-only models. */
+  /** Bytes of cached prompts: prefix states (keys and values per layer) of decoder-only models, prompt tensors of encoder-decoders. */
   readonly prefixCacheBytes: number;
 }
 

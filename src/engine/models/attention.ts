@@ -116,10 +116,6 @@ export class RowCache {
     [this.k, this.v, this.mask] = picked as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
   }
 
-  get bytes(): number {
-    return 4 * (this.k.size + this.v.size + this.mask.size);
-  }
-
   dispose(): void {
     tf.dispose([this.k, this.v, this.mask]);
   }

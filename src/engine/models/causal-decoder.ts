@@ -123,18 +123,24 @@ export class CausalDecoder implements CausalLanguageModel {
   }
 
   transformAfterPrefixStates(groups: readonly PrefixGroup[], inputs: tf.Tensor3D, lengths: readonly number[]): tf.Tensor3D {
+    const n = this.checkPrefixGroups(groups, inputs.shape[0]);
+    this.checkInput(inputs, lengths, n);
+    return tf.tidy(() => this.afterPrefixes(groups.map(({ state, sequences }) => ({ layers: state.layers, sequences })), n, inputs, lengths));
+  }
+
+  /** The rows every group's state has (all the same), checked against this model's layers and a batch of B sequences. */
+  private checkPrefixGroups(groups: readonly PrefixGroup[], B: number): number {
     const n = groups[0]?.state.rows ?? 0;
     const bad = (message: string) => new EngineError('BAD_ARGUMENT', message);
     if (groups.length === 0 || groups.some(({ state }) => state.rows !== n)) throw bad(`prefix states must all have the same rows, got [${groups.map(({ state }) => state.rows).join(', ')}]`);
     if (groups.some(({ state }) => state.layers.length !== this.parts.layers.length)) throw bad("a prefix state is not of this model's layers");
     const sequences = groups.reduce((sum, { sequences }) => sum + sequences, 0);
-    if (sequences !== inputs.shape[0]) throw bad(`the prefix groups hold ${sequences} sequences, the batch has ${inputs.shape[0]}`);
-    this.checkInput(inputs, lengths, n);
-    return tf.tidy(() => this.afterPrefixes(groups.map(({ state, sequences }) => ({ layers: state.layers, sequences })), n, inputs, lengths));
+    if (sequences !== B) throw bad(`the prefix groups hold ${sequences} sequences, the batch has ${B}`);
+    return n;
   }
 
   startDecoding(groups: readonly PrefixGroup[], inputs: readonly (readonly number[])[], maxNewTokens: number): CachedDecoding {
-    const n = groups[0]?.state.rows ?? 0;
+    const n = this.checkPrefixGroups(groups, inputs.length);
     const lengths = inputs.map((ids) => ids.length);
     const tokens = sequenceLayout(this, inputs.map((ids) => ({ ids })));
     const embedded = embedSequences(this, inputs.map((ids) => ({ ids })), tokens);
