@@ -95,21 +95,25 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* An attention call's sizes, from the arguments that follow its tensors: lengths, prefix, heads, kvHeads, headSize, scale. */
+/* An attention call's sizes, from the arguments that follow its tensors: lengths, prefix, heads, kvHeads, headSize, scale,
+ * prefixOf (Int32Array of each sequence's prefix block, or null: one block for all). */
 typedef struct {
   lopt_attention_dims dims;
-  /* Packed rows, the context's width, the width of a [q | k | v] row, the probabilities' floats. */
-  int64_t rows, width, qkv_width, probs;
+  /* Packed rows, the context's width, the width of a [q | k | v] row, the probabilities' floats, the prefix blocks' floats. */
+  int64_t rows, width, qkv_width, probs, prefix_floats;
 } attention_call;
 
 static attention_call attention_sizes(call *c, size_t first) {
   const int64_t batch = length_of(c, first, napi_int32_array);
   attention_call a = {{batch, integer(c, first + 1), integer(c, first + 2), integer(c, first + 3), integer(c, first + 4),
-                       array(c, first, napi_int32_array, batch, false), (float)number(c, first + 5)},
-                      0, 0, 0, 0};
+                       array(c, first, napi_int32_array, batch, false), (float)number(c, first + 5), 1,
+                       array(c, first + 6, napi_int32_array, batch, true)},
+                      0, 0, 0, 0, 0};
   for (int64_t b = 0; !c->failed && b < batch; b++) {
     if (a.dims.lengths[b] < 1) fail(c, "every length must be at least 1");
     else a.rows += a.dims.lengths[b];
+    if (a.dims.prefix_of && a.dims.prefix_of[b] < 0) fail(c, "a prefix block index is negative");
+    else if (a.dims.prefix_of && a.dims.prefix_of[b] >= a.dims.prefix_blocks) a.dims.prefix_blocks = a.dims.prefix_of[b] + 1;
   }
   if (batch == 0 || a.dims.heads == 0 || a.dims.kv_heads == 0 || a.dims.head_size == 0) fail(c, "attention sizes must be positive");
   else if (a.dims.heads % a.dims.kv_heads != 0) fail(c, "the key/value heads must divide the query heads");
@@ -117,27 +121,28 @@ static attention_call attention_sizes(call *c, size_t first) {
     a.width = a.dims.heads * a.dims.head_size;
     a.qkv_width = a.width + 2 * a.dims.kv_heads * a.dims.head_size;
     a.probs = lopt_attention_probs_size(&a.dims);
+    a.prefix_floats = a.dims.prefix_blocks * a.dims.prefix * a.qkv_width;
   }
   return a;
 }
 
-/* attentionProbsSize(lengths, prefix, heads, kvHeads, headSize, scale): floats of the probabilities the forward pass keeps */
+/* attentionProbsSize(lengths, prefix, heads, kvHeads, headSize, scale, prefixOf): floats of the probabilities the forward pass keeps */
 static napi_value attention_probs_size(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 6)) return NULL;
+  if (!start(env, info, &c, 7)) return NULL;
   const attention_call a = attention_sizes(&c, 0);
   napi_value result;
   if (c.failed || napi_create_int64(env, a.probs, &result) != napi_ok) return NULL;
   return result;
 }
 
-/* attentionForward(qkv, prefixQkv | null, context, probs, lengths, prefix, heads, kvHeads, headSize, scale) */
+/* attentionForward(qkv, prefixQkv | null, context, probs, lengths, prefix, heads, kvHeads, headSize, scale, prefixOf) */
 static napi_value attention_forward(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 10)) return NULL;
+  if (!start(env, info, &c, 11)) return NULL;
   const attention_call a = attention_sizes(&c, 4);
   const float *qkv = array(&c, 0, napi_float32_array, a.rows * a.qkv_width, false);
-  const float *prefix_qkv = array(&c, 1, napi_float32_array, a.dims.prefix * a.qkv_width, a.dims.prefix == 0);
+  const float *prefix_qkv = array(&c, 1, napi_float32_array, a.prefix_floats, a.dims.prefix == 0);
   float *context = array(&c, 2, napi_float32_array, a.rows * a.width, false);
   float *probs = array(&c, 3, napi_float32_array, a.probs, false);
   if (c.failed) return NULL;
@@ -145,17 +150,17 @@ static napi_value attention_forward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* attentionBackward(dContext, qkv, prefixQkv | null, probs, dQkv, dPrefixQkv | null, lengths, prefix, heads, kvHeads, headSize, scale) */
+/* attentionBackward(dContext, qkv, prefixQkv | null, probs, dQkv, dPrefixQkv | null, lengths, prefix, heads, kvHeads, headSize, scale, prefixOf) */
 static napi_value attention_backward(napi_env env, napi_callback_info info) {
   call c;
-  if (!start(env, info, &c, 12)) return NULL;
+  if (!start(env, info, &c, 13)) return NULL;
   const attention_call a = attention_sizes(&c, 6);
   const float *d_context = array(&c, 0, napi_float32_array, a.rows * a.width, false);
   const float *qkv = array(&c, 1, napi_float32_array, a.rows * a.qkv_width, false);
-  const float *prefix_qkv = array(&c, 2, napi_float32_array, a.dims.prefix * a.qkv_width, a.dims.prefix == 0);
+  const float *prefix_qkv = array(&c, 2, napi_float32_array, a.prefix_floats, a.dims.prefix == 0);
   const float *probs = array(&c, 3, napi_float32_array, a.probs, false);
   float *d_qkv = array(&c, 4, napi_float32_array, a.rows * a.qkv_width, false);
-  float *d_prefix_qkv = array(&c, 5, napi_float32_array, a.dims.prefix * a.qkv_width, a.dims.prefix == 0);
+  float *d_prefix_qkv = array(&c, 5, napi_float32_array, a.prefix_floats, a.dims.prefix == 0);
   if (c.failed) return NULL;
   lopt_attention_backward(&a.dims, d_context, qkv, prefix_qkv, probs, d_qkv, d_prefix_qkv);
   return NULL;

@@ -4,7 +4,9 @@
  * soft prompt's) in front of every sequence. Heads are read in place through the row stride, so
  * no transposes, splits, tiles, masks or padding rows are materialised. With grouped-query
  * attention (kv_heads < heads) query head h reads key/value head h / (heads / kv_heads), in place
- * too: the shared heads are never repeated.
+ * too: the shared heads are never repeated. Sequences may follow different prefixes (blocks of
+ * P rows in prefix_qkv, see lopt_attention_dims): each reads its own block in place, so a batch
+ * of several cached prompts needs no split of its rows.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,11 @@ typedef struct {
 static layout layout_of(const lopt_attention_dims *dims) {
   const int64_t W = dims->heads * dims->head_size, KW = dims->kv_heads * dims->head_size;
   return (layout){dims->prefix, dims->heads, dims->head_size, dims->heads / dims->kv_heads, W, KW, W + 2 * KW};
+}
+
+/* Where sequence b's prefix block starts, in floats from the first block's. */
+static int64_t block_offset(const lopt_attention_dims *dims, const layout *L, int64_t b) {
+  return dims->prefix_of ? (int64_t)dims->prefix_of[b] * L->P * L->LD : 0;
 }
 
 /* Offset in a row of query head h's key (its value follows KW later). */
@@ -41,7 +48,7 @@ void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, c
     for (int64_t h = 0; h < L.H; h++, p += T * S) {
       const float *q = qkv + row * L.LD + h * L.hs, *k = qkv + row * L.LD + key_offset(&L, h), *v = k + L.KW;
       float *c = context + row * L.W + h * L.hs;
-      const float *kp = L.P ? prefix_qkv + key_offset(&L, h) : NULL;
+      const float *kp = L.P ? prefix_qkv + block_offset(dims, &L, b) + key_offset(&L, h) : NULL;
       if (L.P) gemm(false, true, T, L.P, L.hs, dims->scale, q, L.LD, kp, L.LD, 0.0f, p, S);
       gemm(false, true, T, T, L.hs, dims->scale, q, L.LD, k, L.LD, 0.0f, p + L.P, S);
       for (int64_t i = 0; i < T; i++) softmax_row(p + i * S, L.P + i + 1, S);
@@ -54,7 +61,7 @@ void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, c
 void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_context, const float *qkv,
                              const float *prefix_qkv, const float *probs, float *d_qkv, float *d_prefix_qkv) {
   const layout L = layout_of(dims);
-  if (L.P) memset(d_prefix_qkv, 0, (size_t)(L.P * L.LD) * sizeof(float));
+  if (L.P) memset(d_prefix_qkv, 0, (size_t)(dims->prefix_blocks * L.P * L.LD) * sizeof(float));
   int64_t longest = 0;
   for (int64_t b = 0; b < dims->batch; b++) longest = dims->lengths[b] > longest ? dims->lengths[b] : longest;
   float *ds = malloc((size_t)(longest * (L.P + longest)) * sizeof(float));
@@ -65,9 +72,10 @@ void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_con
     for (int64_t h = 0; h < L.H; h++, p += T * S) {
       const int64_t kv = key_offset(&L, h);
       const float *q = qkv + row * L.LD + h * L.hs, *k = qkv + row * L.LD + kv, *v = k + L.KW;
-      const float *kp = prefix_qkv ? prefix_qkv + kv : NULL, *vp = kp ? kp + L.KW : NULL;
+      const int64_t block = block_offset(dims, &L, b);
+      const float *kp = prefix_qkv ? prefix_qkv + block + kv : NULL, *vp = kp ? kp + L.KW : NULL;
       float *dq = d_qkv + row * L.LD + h * L.hs, *dk = d_qkv + row * L.LD + kv, *dv = dk + L.KW;
-      float *dkp = d_prefix_qkv ? d_prefix_qkv + kv : NULL, *dvp = dkp ? dkp + L.KW : NULL;
+      float *dkp = d_prefix_qkv ? d_prefix_qkv + block + kv : NULL, *dvp = dkp ? dkp + L.KW : NULL;
       const float *dc = d_context + row * L.W + h * L.hs;
       /* The first query head of a group writes its key/value head's gradients, the others add to them. */
       const float kv_beta = h % L.group == 0 ? 0.0f : 1.0f;

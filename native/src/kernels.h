@@ -10,11 +10,16 @@ void lopt_gemm(const float *a, const float *b, float *out, const float *bias, in
 
 /* Sizes of a causal self-attention over rows of [q | k | v] (widths heads·head_size, then
  * kv_heads·head_size twice; kv_heads divides heads): the batch's sequences packed one after
- * another, lengths[b] rows each, after `prefix` positions shared by every sequence. */
+ * another, lengths[b] rows each, after `prefix` shared positions. The prefix rows come in
+ * `prefix_blocks` blocks of `prefix` rows, one block after another (several cached soft prompts
+ * in one batch); sequence b attends to block prefix_of[b], or every sequence to block 0 when
+ * prefix_of is NULL. */
 typedef struct {
   int64_t batch, prefix, heads, kv_heads, head_size;
   const int32_t *lengths;
   float scale;
+  int64_t prefix_blocks;
+  const int32_t *prefix_of;
 } lopt_attention_dims;
 
 /* Floats of the attention probabilities: Σ_b heads · lengths[b] · (prefix + lengths[b]). */
@@ -24,7 +29,7 @@ int64_t lopt_attention_probs_size(const lopt_attention_dims *dims);
 void lopt_attention_forward(const lopt_attention_dims *dims, const float *qkv, const float *prefix_qkv, float *context,
                             float *probs);
 
-/* Gradients of the forward pass: d_qkv like qkv, d_prefix_qkv like prefix_qkv (its q part 0). */
+/* Gradients of the forward pass: d_qkv like qkv, d_prefix_qkv like prefix_qkv (its q part 0; each block gets its own sequences' share). */
 void lopt_attention_backward(const lopt_attention_dims *dims, const float *d_context, const float *qkv,
                              const float *prefix_qkv, const float *probs, float *d_qkv, float *d_prefix_qkv);
 

@@ -5,6 +5,8 @@ import { describe, test } from 'node:test';
 import { activeBackend, initBackend, parseNativeKernelsMode, type BackendName } from '../../src/engine/backend.js';
 import type { FrozenModel } from '../../src/engine/models/frozen-model.js';
 import { loadFrozenModel } from '../../src/engine/models/load-model.js';
+import { attend, qkvWidth } from '../../src/engine/models/attention.js';
+import { sequenceBatcher } from '../../src/engine/models/sequence-batch.js';
 import { attendPattern, attentionPattern, type AttentionPatternSpec } from '../../src/engine/models/t5-attention.js';
 import { planGemm } from '../../src/engine/native/gemm-plan.js';
 import { loadNativeAddon } from '../../src/engine/native/native-addon.js';
@@ -142,6 +144,30 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: NATIVE_KERN
     });
   }
 
+  test('cpu: causal attention of sequences after different prefixes (blocks read in place), grouped-query heads, and its gradients', async () => {
+    const rng = new Rng(13);
+    const random = (size: number) => Float32Array.from({ length: size }, () => rng.next() * 2 - 1);
+    const shape = { heads: 4, kvHeads: 2, headSize: 3, scale: 0.5 };
+    const [P, T, groups] = [3, 4, [2, 1, 2]];
+    const B = groups.reduce((a, b) => a + b, 0);
+    const width = qkvWidth(shape);
+    // Every sequence is T long, so packed rows (the addon's) and padded rows (TF.js's) are the same rows.
+    const data = { qkv: random(B * T * width), past: random(groups.length * P * width), weight: random(B * T * shape.heads * shape.headSize) };
+    const { builtin, native } = await onBothPaths('cpu', async () => {
+      const batch = sequenceBatcher(activeBackend().nativeKernels.active)(Array<number>(B).fill(T), T, P, groups);
+      const [qkv, past] = [tf.tensor2d(data.qkv, [B * T, width]), tf.tensor2d(data.past, [groups.length * P, width])];
+      const weight = tf.tensor2d(data.weight, [B * T, shape.heads * shape.headSize]);
+      const native = activeBackend().nativeKernels.active;
+      const loss = (x: tf.Tensor, p: tf.Tensor) => tf.sum(tf.mul(attend(x as tf.Tensor2D, batch, p as tf.Tensor2D, shape, native), weight)) as tf.Scalar;
+      const context = attend(qkv, batch, past, shape, native);
+      const grads = tf.grads(loss)([qkv, past]);
+      const out = [context, ...grads].map((t) => t.dataSync() as Float32Array);
+      tf.dispose([qkv, past, weight, context, ...grads, ...(batch.mask ? [batch.mask] : []), ...(batch.prefixGroups ?? []).flatMap((g) => (g.mask ? [g.mask] : []))]);
+      return out;
+    });
+    assertClose(native, builtin, 'context and gradients of the rows and of each prefix block');
+  });
+
   test("cpu: T5's biased attention over padded blocks (bidirectional, causal, cross) and its gradients, fused and separate operands", async () => {
     const rng = new Rng(11);
     const random = (size: number) => Float32Array.from({ length: size }, () => rng.next() * 2 - 1);
@@ -206,13 +232,17 @@ describe('the OpenBLAS kernels compute what TF.js computes', { skip: NATIVE_KERN
     assert.throws(() => addon.gemm(new Float32Array(6), new Float32Array(6), new Float32Array(3), null, zero, zero, 1, 1, 2, 2, 3, false, false), /does not match/);
     assert.throws(() => addon.geluBackward(new Float32Array(4), new Float32Array(3), new Float32Array(4)), /does not match/);
     assert.throws(
-      () => addon.attentionForward(new Float32Array(12), null, new Float32Array(4), new Float32Array(4), Int32Array.of(0), 0, 1, 1, 2, 1),
+      () => addon.attentionForward(new Float32Array(12), null, new Float32Array(4), new Float32Array(4), Int32Array.of(0), 0, 1, 1, 2, 1, null),
       /every length must be at least 1/,
     );
     assert.throws(
-      () => addon.attentionForward(new Float32Array(14), null, new Float32Array(6), new Float32Array(3), Int32Array.of(1), 0, 3, 2, 2, 1),
+      () => addon.attentionForward(new Float32Array(14), null, new Float32Array(6), new Float32Array(3), Int32Array.of(1), 0, 3, 2, 2, 1, null),
       /must divide the query heads/,
     );
+    // A sequence after prefix block 1 needs two blocks of prefix rows; a negative block is refused.
+    const oneBlock = [new Float32Array(6), new Float32Array(6), new Float32Array(2), new Float32Array(4)] as const;
+    assert.throws(() => addon.attentionForward(...oneBlock, Int32Array.of(1), 1, 1, 1, 2, 1, Int32Array.of(1)), /does not match/);
+    assert.throws(() => addon.attentionForward(...oneBlock, Int32Array.of(1), 1, 1, 1, 2, 1, Int32Array.of(-1)), /negative/);
     assert.throws(() => addon.swigluForward(new Float32Array(8), new Float32Array(3), 4), /does not match/);
     assert.throws(() => addon.rope(new Float32Array(8), new Float32Array(8), Int32Array.of(0), new Float32Array(2), 2, 3, false), /at most/);
   });

@@ -57,14 +57,17 @@ test('over-long inputs are cut from the left, keeping the template end, or refus
   assert.throws(() => encoder(TASK_CATALOG.sst2.task, 4, false).encodeInput(long, 'line 5'), /line 5: 203 input tokens exceed the 124 that fit beside the prompt/);
 });
 
-test('single-token label scores are the label words’ log-probabilities at the last input token', async () => {
+test('single-token label scores are the label words’ log-probabilities at the last input token, less its log-partition (one constant per input)', async () => {
   const prompt = tf.randomNormal([4, 256], 0, 0.1, 'float32', 1) as tf.Tensor2D;
-  const enc = encoder();
-  const input = enc.encodeInput({ text: 'a fine film' });
+  const enc = encoder(TASK_CATALOG.ag_news.task);
+  const input = enc.encodeInput({ text: 'Stocks fell sharply on Wall Street today.' });
   const scores = await flatLabelScores(loaded.model, [{ prompt, input, labelTokens: enc.labelTokens }]).data();
   const logProb = await logProbsAfter(input, prompt);
   const expected = enc.labelTokens.map(([token]) => logProb(input.length - 1, token!));
-  assert.ok(Math.max(...expected.map((e, k) => Math.abs(e - scores[k]!))) < 1e-4);
+  // score − log p is the log-partition of the vocabulary at that token: the same for every label, and positive for logits this spread.
+  const offsets = expected.map((e, k) => scores[k]! - e);
+  assert.ok(Math.max(...offsets) - Math.min(...offsets) < 1e-4, `offsets ${offsets.join(', ')}`);
+  assert.ok(offsets[0]! > 1, `the log-partition ${offsets[0]} is left out, not added`);
   prompt.dispose();
 });
 

@@ -25,12 +25,14 @@ export const qkvWidth = ({ heads, kvHeads, headSize }: AttentionShape) => (heads
  * rows of the P shared positions) and each sequence's own positions. `native`: the addon's fused
  * kernel over packed rows; else TF.js ops over padded rows and the batch's mask. Where the batch
  * has prefix groups, `past` holds each group's P rows one group after another, and each group
- * attends to its own.
+ * attends to its own (the kernel reads them in place; the TF.js path splits the rows by group).
  */
 export function attend(qkv: tf.Tensor2D, batch: SequenceBatch, past: tf.Tensor2D | RowCache | undefined, shape: AttentionShape, native: boolean): tf.Tensor2D {
   if (past instanceof RowCache) return past.attendAndAppend(qkv, shape);
   const groups = batch.prefixGroups;
   if (!groups || !past) return attendOneGroup(qkv, batch, past, shape, native);
+  // The addon's kernel reads each sequence's own block of `past` in place: no split of the rows.
+  if (native) return nativeAttention(qkv, past, { lengths: [...batch.lengths], prefixOf: groups.flatMap(({ B }, g) => Array<number>(B).fill(g)), ...shape });
   const queries = tf.split(qkv, groups.map(({ rows }) => rows), 0) as tf.Tensor2D[];
   const pasts = tf.split(past, groups.length, 0) as tf.Tensor2D[];
   return tf.concat(groups.map((group, g) => attendOneGroup(queries[g]!, group, pasts[g], shape, native)), 0);

@@ -6,7 +6,9 @@
 import { createRequire } from 'node:module';
 
 /** Sizes of an attention call over packed sequences; see native/src/kernels.h. */
-export type AttentionSizes = [lengths: Int32Array, prefix: number, heads: number, kvHeads: number, headSize: number, scale: number];
+export type AttentionSizes = [
+  lengths: Int32Array, prefix: number, heads: number, kvHeads: number, headSize: number, scale: number, prefixOf: Int32Array | null,
+];
 
 /** Sizes of a biased attention call over padded blocks; see native/src/kernels.h. */
 export type BiasedAttentionSizes = [

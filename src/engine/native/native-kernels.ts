@@ -80,6 +80,11 @@ export interface GatherRowsAttrs {
 /** Rows of [q | k | v]: `heads` query heads, then `kvHeads` key and `kvHeads` value heads, each `headSize` wide. */
 export interface AttentionAttrs {
   readonly lengths: number[];
+  /**
+   * Which block of `prefix` rows each sequence attends to, where the prefix rows are several
+   * blocks one after another (the cached states of several prompts); absent: one block for all.
+   */
+  readonly prefixOf?: number[];
   readonly heads: number;
   readonly kvHeads: number;
   readonly headSize: number;
@@ -144,10 +149,12 @@ function matMulKernel(builtin: tf.KernelFunc): Kernel<{ a: TensorInfo; b: Tensor
   };
 }
 
-/** Sizes of an attention call over packed [q | k | v] rows (Σ lengths, ·) after the shared prefix's. */
+/** Sizes of an attention call over packed [q | k | v] rows (Σ lengths, ·) after the prefix's (one block, or `prefixOf`'s blocks of equal rows). */
 function attentionSizes(prefixQkv: TensorInfo | undefined, attrs: Record<string, unknown>): AttentionSizes {
-  const { lengths, heads, kvHeads, headSize, scale } = attrs as unknown as AttentionAttrs;
-  return [Int32Array.from(lengths), prefixQkv?.shape[0] ?? 0, heads, kvHeads, headSize, scale];
+  const { lengths, heads, kvHeads, headSize, scale, prefixOf } = attrs as unknown as AttentionAttrs;
+  const blocks = prefixOf ? Math.max(...prefixOf) + 1 : 1;
+  const prefixRows = (prefixQkv?.shape[0] ?? 0) / blocks;
+  return [Int32Array.from(lengths), prefixRows, heads, kvHeads, headSize, scale, prefixOf ? Int32Array.from(prefixOf) : null];
 }
 
 const attentionKernel: Kernel<{ qkv: TensorInfo; prefixQkv?: TensorInfo }> = (addon, memory, { inputs: { qkv, prefixQkv }, attrs }) => {
