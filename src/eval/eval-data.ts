@@ -1,9 +1,10 @@
 /**
- * The files uploaded for each dataset: a fixed sample of its training file and of its evaluation
- * split, kept in the original format (the upload names the catalog preset that reads it). RTE has
- * no labelled split besides train.jsonl here, so a fixed share of it is held out for evaluation
- * and never trained on. The same seed always gives the same rows, so every run of every method
- * trains and is scored on the same data.
+ * The files uploaded for each dataset: a fixed sample of its training file, validation rows
+ * carved from the same file (disjoint from the training rows: they pick the learning rates), and a
+ * fixed sample of its evaluation split, kept in the original format (the upload names the catalog
+ * preset that reads it). RTE has no labelled split besides train.jsonl here, so a fixed share of
+ * it is held out for evaluation and never trained on or tuned on. The same seed always gives the
+ * same rows, so every run of every method trains and is scored on the same data.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ export interface UploadFile {
 
 export interface PreparedData {
   readonly train: UploadFile;
+  readonly validation: UploadFile;
   readonly evaluation: UploadFile & {
     /** Share of the most frequent label: what always answering it scores. */
     readonly majorityShare: number;
@@ -105,17 +107,22 @@ export function prepareData(datasetsDir: string, plan: DatasetPlan, preset: Task
   const trainFile = read(source.train);
   const trainPool = seededShuffle(trainFile.records, SAMPLE_SEED);
   let evaluation;
-  let train;
+  let rest = trainPool;
+  let restName = source.train;
   if ('heldOut' in source) {
     const size = Math.round(trainPool.length * source.heldOut);
     evaluation = sample(trainFile, trainPool.slice(0, size), plan.evalRows, `the ${Math.round(source.heldOut * 100)}% of ${source.train} held out`);
-    train = sample(trainFile, trainPool.slice(size), plan.trainRows, `the rest of ${source.train}`);
+    rest = trainPool.slice(size);
+    restName = `the rest of ${source.train}`;
   } else {
     const evalFile = read(source.eval);
     evaluation = sample(evalFile, seededShuffle(evalFile.records, SAMPLE_SEED), plan.evalRows, source.eval);
-    train = sample(trainFile, trainPool, plan.trainRows, source.train);
   }
+  // The validation rows come first from what may be trained on, the training rows from what follows them.
+  const validation = sample(trainFile, rest.slice(0, plan.validationRows), plan.validationRows, restName);
+  const validationUpload = { ...validation.upload, origin: `${plan.validationRows} rows carved out of ${restName} for validation (never trained on)` };
+  const train = sample(trainFile, rest.slice(plan.validationRows), plan.trainRows, `${restName} beside the validation rows`);
   const labelColumn = preset.reading.columns.label ?? 'label';
   const labels = evaluation.records.map((record) => record.fields[labelColumn] ?? '');
-  return { train: train.upload, evaluation: { ...evaluation.upload, majorityShare: majorityShare(labels) } };
+  return { train: train.upload, validation: validationUpload, evaluation: { ...evaluation.upload, majorityShare: majorityShare(labels) } };
 }

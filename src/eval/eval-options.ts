@@ -17,7 +17,7 @@ OUT/results.md with figures in OUT/figures/.
   --url URL        use the service running at URL (with --api-key) instead of starting one
   --api-key KEY    a key of that service (npm run keys:create -- --tenant NAME)
   --workers N      worker processes of the service it starts (default: one per core, ${cpus().length} here)
-  --model ID       the model to tune prompts for (default gpt2-mini)
+  --model ID       the model to tune prompts for (default gpt2-mini; the paper profile's own model for it)
   --out DIR        where results.md and figures/ go (default docs)
   --datasets DIR   the shared datasets (default ../shared/datasets beside the checkout, or $LOPT_SHARED_DIR/datasets)`;
 
@@ -50,7 +50,7 @@ export function parseEvalOptions(args: readonly string[]): EvalOptions | 'help' 
       url: { type: 'string' },
       'api-key': { type: 'string' },
       workers: { type: 'string' },
-      model: { type: 'string', default: 'gpt2-mini' },
+      model: { type: 'string' },
       out: { type: 'string', default: 'docs' },
       datasets: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -67,7 +67,7 @@ export function parseEvalOptions(args: readonly string[]): EvalOptions | 'help' 
   return {
     profile,
     service: values.url !== undefined ? { url: values.url, apiKey: values['api-key']! } : { workers },
-    model: values.model,
+    model: values.model ?? profile.requirements?.model ?? 'gpt2-mini',
     outDir: resolve(values.out),
     datasetsDir: resolve(values.datasets ?? join(sharedDir, 'datasets')),
     command: ['npm run eval:paper', ...(args.length ? ['--', ...args.map(hideKey(values['api-key']))] : [])].join(' '),

@@ -5,6 +5,8 @@
 import { EvalUsageError, parseEvalOptions, REPO_DIR, USAGE, type EvalOptions } from './eval-options.js';
 import { runEvaluation } from './evaluation.js';
 import { startLocalService } from './local-service.js';
+import { describeMachine } from './machine-info.js';
+import { describeRequirements, unmetRequirements } from './requirements.js';
 import { createServiceClient } from './service-client.js';
 
 const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -39,6 +41,16 @@ async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   log(`profile ${options.profile.name}: ${options.profile.summary}`);
+  const { requirements } = options.profile;
+  if (requirements) {
+    const machine = describeMachine(REPO_DIR);
+    for (const line of describeRequirements(options.profile, requirements, machine)) log(line);
+    const unmet = unmetRequirements(requirements, machine);
+    if (unmet.length && !('url' in options.service)) {
+      log(`refused: profile ${options.profile.name} needs ${unmet.join(' and ')}; run it on a larger machine, or against a service there with --url`);
+      return 2;
+    }
+  }
   const service = await connect(options.service);
   const stop = async (signal: NodeJS.Signals) => {
     log(`${signal}: stopping`);

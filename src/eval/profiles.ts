@@ -1,32 +1,61 @@
 /**
  * What `npm run eval:paper` runs: per dataset, how much data and how many training steps; the
- * methods compared (the paper's n = 20, r = 4); the seeds; and the LoPT-1 n × r ablation.
- * Budgets are in steps, so a faster trainer makes the same profile finish sooner.
+ * learning-rate grid each method is tuned on (on validation rows carved from the training file,
+ * never on the scored rows); the comparison's configurations (PT, and LoPT-1 and LoPT-2 at each
+ * rank) and seeds; and the n × r ablation. Budgets are in steps, so a faster trainer makes the
+ * same profile finish sooner.
  */
+import type { Activation } from '../engine/prompts/prompt-spec.js';
+
 export type Method = 'pt' | 'lopt1' | 'lopt2';
 export const METHOD_NAMES: Readonly<Record<Method, string>> = { pt: 'PT', lopt1: 'LoPT-1', lopt2: 'LoPT-2' };
 export type EvalTaskId = 'sst2' | 'ag_news' | 'rte';
 
+/** The same for every method of a dataset, tuning runs included. */
 export interface Budget {
   readonly steps: number;
   readonly batchSize: number;
-  readonly learningRate: number;
 }
 
 export interface DatasetPlan {
   readonly task: EvalTaskId;
   /** Training rows uploaded (a fixed sample of the training file). */
   readonly trainRows: number;
-  /** Evaluation rows (a fixed sample of the evaluation split); every run is scored on the same ones. */
+  /** Validation rows carved from the training file beside the training rows (never trained on): they pick each method's learning rate. */
+  readonly validationRows: number;
+  /** Evaluation rows (a fixed sample of the evaluation split); every final run is scored on the same ones, once. */
   readonly evalRows: number;
   readonly budget: Budget;
 }
 
+/** Each method's learning rate (and LoPT-2's σ) is the grid's best by validation accuracy, from one tuning run per point. */
+export interface Tuning {
+  readonly learningRates: readonly number[];
+  /** σ of LoPT-2 tried at each learning rate. */
+  readonly activations: readonly Activation[];
+  /** The seed of the tuning runs. */
+  readonly seed: number;
+}
+
 export interface Ablation {
   readonly task: EvalTaskId;
-  readonly method: Method;
+  readonly method: Exclude<Method, 'pt'>;
   readonly ns: readonly number[];
   readonly rs: readonly number[];
+  /** Seeds of the grid's runs (a subset of the comparison's, so its n = 20 cells are comparison runs). */
+  readonly seeds: readonly number[];
+}
+
+/** What a profile needs of the machine and the service: it refuses to start without it. */
+export interface Requirements {
+  /** The model its jobs name; the service must serve it. */
+  readonly model: string;
+  readonly minMemoryGiB: number;
+  readonly minCores: number;
+  /** Seconds per training step of batch `budget.batchSize` on one worker, measured at this model's size (README, bench:train), for the time estimate. */
+  readonly stepSeconds: number;
+  /** Where stepSeconds comes from. */
+  readonly stepSecondsSource: string;
 }
 
 export interface Profile {
@@ -35,50 +64,82 @@ export interface Profile {
   readonly summary: string;
   readonly seeds: readonly number[];
   readonly methods: readonly Method[];
-  /** Run and reported in this order: the slowest first, so that the workers finish together. */
+  /** The LoPT ranks of the comparison (each at the comparison's n); the first tuning rank is COMPARISON.r. */
+  readonly ranks: readonly number[];
+  readonly tuning: Tuning;
+  /** Run and reported in this order. */
   readonly datasets: readonly DatasetPlan[];
   readonly ablation?: Ablation;
+  /** Absent: the default model on any machine. */
+  readonly requirements?: Requirements;
 }
 
-/** The paper's setting for the method comparison. */
+/** The paper's setting for the method comparison; learning rates are tuned at this n and r. */
 export const COMPARISON = { n: 20, r: 4 } as const;
 const METHODS: readonly Method[] = ['pt', 'lopt1', 'lopt2'];
+/** Log-spaced, 3e-3 … 3e-1. */
+const LEARNING_RATES = [0.003, 0.01, 0.03, 0.1, 0.3];
 const PAPER_GRID = { ns: [5, 10, 20, 40], rs: [1, 2, 4, 8] };
 
 export const PROFILES: Readonly<Record<string, Profile>> = {
   quick: {
     name: 'quick',
-    summary: 'one seed, short budgets, no ablation: 9 runs, 7 minutes on 2 cores with the OpenBLAS kernels, about 20–25 on wasm alone',
+    summary: 'one seed, short budgets, three learning rates, σ = tanh, no ablation: 24 runs, about 12 minutes on 2 cores with the OpenBLAS kernels (estimated)',
     seeds: [0],
     methods: METHODS,
+    ranks: [COMPARISON.r],
+    tuning: { learningRates: [0.01, 0.03, 0.1], activations: ['tanh'], seed: 0 },
     datasets: [
-      { task: 'ag_news', trainRows: 4000, evalRows: 400, budget: { steps: 250, batchSize: 16, learningRate: 0.03 } },
-      { task: 'rte', trainRows: 2241, evalRows: 249, budget: { steps: 100, batchSize: 16, learningRate: 0.03 } },
-      { task: 'sst2', trainRows: 2400, evalRows: 400, budget: { steps: 150, batchSize: 16, learningRate: 0.03 } },
+      { task: 'ag_news', trainRows: 4000, validationRows: 200, evalRows: 400, budget: { steps: 250, batchSize: 16 } },
+      { task: 'sst2', trainRows: 2400, validationRows: 200, evalRows: 400, budget: { steps: 150, batchSize: 16 } },
     ],
   },
   full: {
     name: 'full',
-    summary: '3 seeds, longer budgets, the n × r ablation of LoPT-1 on SST-2: 27 + 42 runs, about 1–1.5 hours on 2 cores with the OpenBLAS kernels (estimated from quick), about 4 on wasm alone',
+    summary:
+      'the fair protocol on gpt2-mini: per-method learning rates (and LoPT-2\'s σ) tuned on validation rows, 3 seeds at r = 1, 2, 4, the n × r ablation of LoPT-1 on AG News: 94 runs, about 80 minutes on 2 cores with the OpenBLAS kernels (estimated)',
     seeds: [0, 1, 2],
     methods: METHODS,
+    ranks: [1, 2, COMPARISON.r],
+    tuning: { learningRates: LEARNING_RATES, activations: ['tanh', 'sigmoid'], seed: 0 },
     datasets: [
-      { task: 'ag_news', trainRows: 6400, evalRows: 998, budget: { steps: 400, batchSize: 16, learningRate: 0.03 } },
-      { task: 'rte', trainRows: 2241, evalRows: 249, budget: { steps: 300, batchSize: 16, learningRate: 0.03 } },
-      { task: 'sst2', trainRows: 6400, evalRows: 872, budget: { steps: 400, batchSize: 16, learningRate: 0.03 } },
+      { task: 'ag_news', trainRows: 6000, validationRows: 400, evalRows: 998, budget: { steps: 400, batchSize: 16 } },
+      { task: 'sst2', trainRows: 6000, validationRows: 400, evalRows: 872, budget: { steps: 200, batchSize: 16 } },
     ],
-    ablation: { task: 'sst2', method: 'lopt1', ...PAPER_GRID },
+    ablation: { task: 'ag_news', method: 'lopt1', ...PAPER_GRID, seeds: [0] },
+  },
+  paper: {
+    name: 'paper',
+    summary:
+      'the full protocol at the paper\'s scale: GPT-2 large (774M) on AG News and SST-2, 1,000 steps of batch 16; needs a served model "gpt2-large", 32 GiB and 16 cores (a GPU host in practice); refuses to start on a smaller machine',
+    seeds: [0, 1, 2],
+    methods: METHODS,
+    ranks: [1, 2, COMPARISON.r],
+    tuning: { learningRates: LEARNING_RATES, activations: ['tanh', 'sigmoid'], seed: 0 },
+    datasets: [
+      { task: 'ag_news', trainRows: 6400, validationRows: 500, evalRows: 998, budget: { steps: 1000, batchSize: 16 } },
+      { task: 'sst2', trainRows: 6400, validationRows: 500, evalRows: 872, budget: { steps: 1000, batchSize: 16 } },
+    ],
+    ablation: { task: 'ag_news', method: 'lopt1', ...PAPER_GRID, seeds: [0] },
+    requirements: {
+      model: 'gpt2-large',
+      minMemoryGiB: 32,
+      minCores: 16,
+      stepSeconds: 17,
+      stepSecondsSource: 'bench:train, GPT-2 large shape, LoPT-1 r = 4, a batch of 16 SST-2 rows, wasm + OpenBLAS (README)',
+    },
   },
   smoke: {
     name: 'smoke',
-    summary: 'a few steps on a few rows, to check the pipeline end to end (about a minute); its numbers mean nothing',
-    seeds: [0],
+    summary: 'a few steps on a few rows, to check the pipeline end to end (about two minutes); its numbers mean nothing',
+    seeds: [0, 1],
     methods: METHODS,
+    ranks: [1],
+    tuning: { learningRates: [0.01, 0.1], activations: ['tanh', 'sigmoid'], seed: 0 },
     datasets: [
-      { task: 'sst2', trainRows: 16, evalRows: 8, budget: { steps: 2, batchSize: 4, learningRate: 0.03 } },
-      { task: 'ag_news', trainRows: 16, evalRows: 8, budget: { steps: 2, batchSize: 4, learningRate: 0.03 } },
-      { task: 'rte', trainRows: 16, evalRows: 8, budget: { steps: 2, batchSize: 4, learningRate: 0.03 } },
+      { task: 'ag_news', trainRows: 16, validationRows: 8, evalRows: 8, budget: { steps: 2, batchSize: 4 } },
+      { task: 'sst2', trainRows: 16, validationRows: 8, evalRows: 8, budget: { steps: 2, batchSize: 4 } },
     ],
-    ablation: { task: 'sst2', method: 'lopt1', ns: [2, 4], rs: [1, 2] },
+    ablation: { task: 'ag_news', method: 'lopt1', ns: [2, 4], rs: [1, 2], seeds: [0] },
   },
 };

@@ -1,17 +1,21 @@
 /** docs/results.md, written from the evaluation's results only. */
 import { isValidGridCell } from './run-plan.js';
-import { METHOD_NAMES, type Ablation, type DatasetPlan, type Profile } from './profiles.js';
+import { COMPARISON, METHOD_NAMES, type Ablation, type DatasetPlan, type Profile } from './profiles.js';
 import type { Machine } from './machine-info.js';
 import type { RunResult } from './run-jobs.js';
-import type { ConfigSummary } from './summarize.js';
+import type { PairedDifference } from './stats.js';
+import { configName, pairedAgainst, type ConfigSummary } from './summarize.js';
+import type { MethodTuning, TuningPoint } from './tuning.js';
 import { LEARNT_MARGIN_POINTS, MATCH_TOLERANCE_POINTS, type ClaimOutcome, type DatasetVerdict } from './verdict.js';
 
 export interface DatasetSection {
   readonly title: string;
   readonly plan: DatasetPlan;
   readonly trainOrigin: string;
+  readonly validationOrigin: string;
   readonly evalOrigin: string;
   readonly majorityPercent: number;
+  readonly tunings: readonly MethodTuning[];
   readonly comparison: readonly ConfigSummary[];
   readonly verdict: DatasetVerdict;
   /** Paths relative to the report. */
@@ -29,7 +33,7 @@ export interface ReportInput {
   readonly service: string;
   readonly model: string;
   readonly datasets: readonly DatasetSection[];
-  readonly ablation?: { readonly title: string; readonly spec: Ablation; readonly grid: readonly ConfigSummary[]; readonly figure?: string; readonly majorityPercent: number };
+  readonly ablation?: { readonly title: string; readonly spec: Ablation; readonly grid: readonly ConfigSummary[]; readonly figures: readonly string[]; readonly majorityPercent: number };
   readonly results: readonly RunResult[];
 }
 
@@ -38,20 +42,48 @@ const accuracy = (s: ConfigSummary) => (s.accuracy ? `${s.accuracy.mean.toFixed(
 const minutes = (seconds: number) => `${(seconds / 60).toFixed(1)} min`;
 const figureLinks = (paths: readonly string[]) => paths.map((path) => `![${path}](${path})`).join('\n');
 
+const settingText = ({ setting }: ConfigSummary) => `${setting.learningRate}${setting.activation ? `, σ ${setting.activation}` : ''}`;
+
+/** "−1.2 ± 0.8 (95 % CI ±2.0, 3 seeds)": the paired difference against PT in points. */
+function pairedText(paired: PairedDifference | null): string {
+  if (!paired) return '–';
+  const interval = paired.halfWidth95 === null ? '' : `, 95 % CI ±${paired.halfWidth95.toFixed(1)}`;
+  return `${paired.mean >= 0 ? '+' : '−'}${Math.abs(paired.mean).toFixed(1)} ± ${paired.std.toFixed(1)} (${paired.pairs} seeds${interval})`;
+}
+
 function comparisonTable(section: DatasetSection): string {
-  const pt = section.comparison.find((s) => s.method === 'pt')?.trainableParameters ?? null;
+  const ptSummary = section.comparison.find((s) => s.method === 'pt');
+  const pt = ptSummary?.trainableParameters ?? null;
   const rows = section.comparison.map((s) => {
     const fewer = pt && s.trainableParameters ? `${(pt / s.trainableParameters).toFixed(1)}×` : '?';
     const runs = s.accuracy ? `${s.accuracy.runs}/${s.results.length}` : `0/${s.results.length}`;
     const f1 = s.macroF1 === null ? '–' : s.macroF1.toFixed(1);
     const wall = s.wallSeconds === null ? '–' : s.wallSeconds.toFixed(0);
-    return `| ${METHOD_NAMES[s.method]} | ${s.n} | ${s.r ?? '–'} | ${integer(s.trainableParameters)} | ${fewer} | ${accuracy(s)} | ${runs} | ${f1} | ${wall} |`;
+    const paired = ptSummary && s !== ptSummary ? pairedText(pairedAgainst(ptSummary, s)) : '–';
+    return `| ${configName(s)} | ${s.n} | ${s.r ?? '–'} | ${integer(s.trainableParameters)} | ${fewer} | ${settingText(s)} | ${accuracy(s)} | ${paired} | ${runs} | ${f1} | ${wall} |`;
   });
   return [
-    '| method | n | r | trainable parameters | × fewer than PT | accuracy % (mean ± std) | runs ok | macro-F1 % (3+ labels) | wall-clock per run (s) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| configuration | n | r | trainable parameters | × fewer than PT | learning rate (σ), tuned | accuracy % (mean ± std) | − PT, paired by seed (points) | runs ok | macro-F1 % (3+ labels) | wall-clock per run (s) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/** Validation accuracy of every tuning run, a row per method (and σ), the chosen point in bold. */
+function tuningTable(tunings: readonly MethodTuning[]): string {
+  const rates = [...new Set(tunings.flatMap((t) => t.points.map((p) => p.learningRate)))].sort((a, b) => a - b);
+  const cell = (tuning: MethodTuning, point: TuningPoint | undefined) => {
+    if (!point) return '';
+    const text = point.accuracy === null ? 'failed' : point.accuracy.toFixed(1);
+    return point === tuning.chosen ? `**${text}**` : text;
+  };
+  const rows = tunings.flatMap((tuning) =>
+    [...new Set(tuning.points.map((p) => p.activation))].map((activation) => {
+      const label = `${METHOD_NAMES[tuning.method]}${activation ? `, σ = ${activation}` : ''}`;
+      return `| ${label} | ${rates.map((rate) => cell(tuning, tuning.points.find((p) => p.learningRate === rate && p.activation === activation))).join(' | ')} |`;
+    }),
+  );
+  return [`| validation accuracy % | ${rates.map((rate) => `lr ${rate}`).join(' | ')} |`, `|---|${rates.map(() => '---').join('|')}|`, ...rows].join('\n');
 }
 
 function datasetSection(section: DatasetSection): string {
@@ -59,11 +91,17 @@ function datasetSection(section: DatasetSection): string {
   return [
     `## ${section.title}`,
     '',
-    `Trained on ${section.trainOrigin}; scored on ${section.evalOrigin}. ${budget.steps} steps of batch ${budget.batchSize}, learning rate ${budget.learningRate}.`,
+    `Trained on ${section.trainOrigin}; learning rates chosen on ${section.validationOrigin}; scored on ${section.evalOrigin}. ${budget.steps} steps of batch ${budget.batchSize} for every run.`,
+    '',
+    `**Tuning** (one run per point at n = ${COMPARISON.n}, LoPT at r = ${COMPARISON.r}; the chosen point in bold):`,
+    '',
+    tuningTable(section.tunings),
+    '',
+    '**Comparison** (each configuration with its method\'s tuned setting, scored once on the evaluation rows):',
     '',
     comparisonTable(section),
     '',
-    `**Verdict: ${section.verdict.outcomes.map(({ method, outcome }) => `${METHOD_NAMES[method]} ${outcome}`).join('; ')}.** ${section.verdict.text}`,
+    `**Verdict: ${section.verdict.outcomes.map(({ config, outcome }) => `${config} ${outcome}`).join('; ')}.** ${section.verdict.text}`,
     '',
     figureLinks(section.figures),
   ].join('\n');
@@ -78,31 +116,42 @@ function ablationSection(ablation: NonNullable<ReportInput['ablation']>): string
   };
   const means = grid.flatMap((s) => (s.accuracy ? [s.accuracy.mean] : []));
   const range = means.length ? ` Across the grid the mean accuracy runs from ${Math.min(...means).toFixed(1)} to ${Math.max(...means).toFixed(1)} %.` : '';
+  const setting = grid[0] ? ` Learning rate ${settingText(grid[0])} (${METHOD_NAMES[spec.method]}'s tuned setting); seeds ${spec.seeds.join(', ')}.` : '';
   return [
     `## Ablation: ${METHOD_NAMES[spec.method]} on ${ablation.title} over n × r`,
     '',
-    `Accuracy % (mean ± std over seeds) and, in brackets, trainable parameters; majority class ${ablation.majorityPercent.toFixed(1)} %. Same data and budget as the ${ablation.title} comparison.${range}`,
+    `Accuracy % (mean ± std over seeds) and, in brackets, trainable parameters; majority class ${ablation.majorityPercent.toFixed(1)} %. Same data and budget as the ${ablation.title} comparison.${setting}${range}`,
     '',
     `| n \\ r | ${spec.rs.join(' | ')} |`,
     `|---|${spec.rs.map(() => '---').join('|')}|`,
     ...spec.ns.map((n) => `| ${n} | ${spec.rs.map((r) => cell(n, r)).join(' | ')} |`),
     '',
-    ablation.figure ? figureLinks([ablation.figure]) : '',
+    figureLinks(ablation.figures),
   ].join('\n');
 }
 
 function runsTable(results: readonly RunResult[]): string {
   return [
-    '| run | job | status | accuracy % | wall-clock (s) |',
+    '| run | job | status | accuracy % (validation when tuning) | wall-clock (s) |',
     '|---|---|---|---|---|',
     ...results.map((r) => `| ${r.run.key} | ${r.jobId} | ${r.error ? `${r.status}: ${r.error}` : r.status} | ${r.accuracy === null ? '–' : (r.accuracy * 100).toFixed(1)} | ${r.wallSeconds?.toFixed(0) ?? '–'} |`),
   ].join('\n');
 }
 
+function protocol(profile: Profile): string {
+  const { learningRates, activations, seed } = profile.tuning;
+  const ablation = profile.ablation ? ` The ablation trains ${METHOD_NAMES[profile.ablation.method]} with its tuned setting on seeds ${profile.ablation.seeds.join(', ')}.` : '';
+  return [
+    `each method's learning rate (grid ${learningRates.join(', ')}) and LoPT-2's σ (${activations.join(', ')}) are chosen per dataset by accuracy on validation rows carved from the training file (one run per point, seed ${seed}, at n = ${COMPARISON.n} and LoPT r = ${COMPARISON.r}; ties to the lower validation loss).`,
+    `With that setting every configuration of the method (PT at n = ${COMPARISON.n}; LoPT-1 and LoPT-2 at r = ${profile.ranks.join(', ')}) trains on seeds ${profile.seeds.join(', ')} and is scored once, after its last step, on the evaluation rows, which no choice looks at.`,
+    `Every run of a dataset has the same rows and budget.${ablation} Wall-clock per run: from the job's start in a worker to its end (reading the data, training, the final evaluation).`,
+  ].join(' ');
+}
+
 export function renderReport(input: ReportInput): string {
   const { machine, profile } = input;
   const byOutcome = (outcome: ClaimOutcome) =>
-    input.datasets.flatMap((d) => d.verdict.outcomes.filter((o) => o.outcome === outcome).map((o) => `${d.title} (${METHOD_NAMES[o.method]})`)).join(', ') || 'none';
+    input.datasets.flatMap((d) => d.verdict.outcomes.filter((o) => o.outcome === outcome).map((o) => `${d.title} (${o.config})`)).join(', ') || 'none';
   return [
     `# LoPT against prompt tuning on ${input.model}`,
     '',
@@ -112,7 +161,7 @@ export function renderReport(input: ReportInput): string {
     `- **Date:** ${input.date.toISOString().slice(0, 16).replace('T', ' ')} UTC; the whole command took ${minutes(input.totalSeconds)} (${input.results.length} runs).`,
     `- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Node ${machine.node}; TensorFlow.js backend \`${input.backend}\` (from \`/readyz\`).`,
     `- **Service:** ${input.service}; checkout ${machine.revision}.`,
-    `- **Runs:** ${profile.methods.map((m) => METHOD_NAMES[m]).join(', ')}; seeds ${profile.seeds.join(', ')}. Every method of a dataset trains on the same rows with the same budget and seeds, and is scored once, after its last step, on the same evaluation rows (the job's validation set, \`evalEvery: 0\`), so no run is picked by its score. Wall-clock per run: from the job's start in a worker to its end (reading the data, training, the final evaluation).`,
+    `- **Protocol:** ${protocol(profile)}`,
     '',
     '## Verdict',
     '',

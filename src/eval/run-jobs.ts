@@ -11,6 +11,9 @@ import type { Job, JobRequest, JobStatus, ServiceClient } from './service-client
 export interface UploadedData {
   readonly trainId: string;
   readonly trainRows: number;
+  /** Carved from the training file: what tuning runs are scored on. */
+  readonly validationId: string;
+  /** What final runs are scored on. */
   readonly evalId: string;
 }
 
@@ -18,8 +21,10 @@ export interface RunResult {
   readonly run: RunSpec;
   readonly jobId: string;
   readonly status: JobStatus;
-  /** 0 to 1; null unless succeeded. */
+  /** 0 to 1, on the rows the run is scored on (validation rows when tuning, evaluation rows after); null unless succeeded. */
   readonly accuracy: number | null;
+  /** The loss on those rows; null unless succeeded. */
+  readonly evalLoss: number | null;
   readonly macroF1: number | null;
   readonly trainableParameters: number | null;
   /** From the job's start to its end. */
@@ -32,15 +37,17 @@ const ENDED: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 const SUMMARY_EVERY_MS = 60_000;
 
 export function jobRequest(model: string, run: RunSpec, data: UploadedData): JobRequest {
-  const { steps, batchSize, learningRate } = run.budget;
+  const { steps, batchSize } = run.budget;
+  const { learningRate } = run;
   return {
     model,
     datasetId: data.trainId,
-    validationDatasetId: data.evalId,
+    validationDatasetId: run.phase === 'tune' ? data.validationId : data.evalId,
     task: run.task,
     method: run.method,
     n: run.n,
     ...(run.r === null ? {} : { r: run.r }),
+    ...(run.activation === null ? {} : { activation: run.activation }),
     seed: run.seed,
     // Enough epochs for the steps; evaluated once, at the end, so no run is chosen by its score.
     hyperparameters: { maxSteps: steps, batchSize, learningRate, epochs: Math.ceil((steps * batchSize) / data.trainRows), evalEvery: 0 },
@@ -94,6 +101,7 @@ async function collect(client: ServiceClient, run: RunSpec, job: Job): Promise<R
     jobId: job.id,
     status: job.status,
     accuracy: succeeded ? (job.bestMetrics?.accuracy ?? null) : null,
+    evalLoss: succeeded ? (job.bestMetrics?.loss ?? null) : null,
     macroF1: succeeded ? (job.bestMetrics?.macroF1 ?? null) : null,
     trainableParameters: job.trainableParameters,
     wallSeconds,

@@ -14,6 +14,7 @@ export interface JobRequest {
   readonly method: string;
   readonly n: number;
   readonly r?: number;
+  readonly activation?: string;
   readonly seed: number;
   readonly hyperparameters: Readonly<Record<string, number>>;
 }

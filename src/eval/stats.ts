@@ -28,3 +28,24 @@ export function meanCurve(curves: ReadonlyArray<ReadonlyArray<{ step: number; lo
   for (const curve of curves) for (const { step, loss } of curve) byStep.set(step, [...(byStep.get(step) ?? []), loss]);
   return [...byStep].sort(([a], [b]) => a - b).map(([step, losses]) => ({ step, loss: mean(losses) }));
 }
+
+/** Two-sided 95 % quantiles of Student's t for 1 … 10 degrees of freedom; beyond, the normal's 1.96 is within 0.3. */
+const T_975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+/** Differences b − a over the keys (seeds) both have: their mean, spread and the 95 % confidence half-width of the mean (Student's t). */
+export interface PairedDifference {
+  readonly pairs: number;
+  readonly mean: number;
+  readonly std: number;
+  /** Null for a single pair: one difference says nothing of its spread. */
+  readonly halfWidth95: number | null;
+}
+
+export function pairedDifference(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): PairedDifference | null {
+  const differences = [...b].flatMap(([key, value]) => (a.has(key) ? [value - a.get(key)!] : []));
+  if (differences.length === 0) return null;
+  const spread = std(differences);
+  const df = differences.length - 1;
+  const halfWidth95 = df === 0 ? null : ((T_975[df - 1] ?? 1.96) * spread) / Math.sqrt(differences.length);
+  return { pairs: differences.length, mean: mean(differences), std: spread, halfWidth95 };
+}

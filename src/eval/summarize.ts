@@ -1,13 +1,16 @@
 /** Results grouped by configuration (task, method, n, r) over seeds. */
-import type { EvalTaskId, Method } from './profiles.js';
+import { METHOD_NAMES, type EvalTaskId, type Method } from './profiles.js';
 import type { RunResult } from './run-jobs.js';
-import { mean, std } from './stats.js';
+import type { TrainingSetting } from './run-plan.js';
+import { mean, pairedDifference, std, type PairedDifference } from './stats.js';
 
 export interface ConfigSummary {
   readonly task: EvalTaskId;
   readonly method: Method;
   readonly n: number;
   readonly r: number | null;
+  /** The learning rate (and σ) it trained with: its method's tuned setting. */
+  readonly setting: TrainingSetting;
   readonly trainableParameters: number | null;
   readonly results: readonly RunResult[];
   /** In percent, over the succeeded runs; null if none succeeded. */
@@ -32,6 +35,7 @@ export function summarize(results: readonly RunResult[]): ConfigSummary[] {
       method,
       n,
       r,
+      setting: { learningRate: group[0]!.run.learningRate, activation: group[0]!.run.activation },
       trainableParameters: group.find((result) => result.trainableParameters !== null)?.trainableParameters ?? null,
       results: group,
       accuracy: accuracies.length ? { mean: mean(accuracies), std: std(accuracies), runs: accuracies.length } : null,
@@ -40,3 +44,13 @@ export function summarize(results: readonly RunResult[]): ConfigSummary[] {
     };
   });
 }
+
+/** "PT", "LoPT-1 r = 4". */
+export const configName = ({ method, r }: Pick<ConfigSummary, 'method' | 'r'>) => (r === null ? METHOD_NAMES[method] : `${METHOD_NAMES[method]} r = ${r}`);
+
+/** Accuracy per seed, percent, of the runs that succeeded. */
+export const accuracyBySeed = (summary: ConfigSummary): Map<number, number> =>
+  new Map(summary.results.flatMap((result) => (result.accuracy === null ? [] : [[result.run.seed, result.accuracy * 100] as const])));
+
+/** `other` − `base` in accuracy points, seed by seed. */
+export const pairedAgainst = (base: ConfigSummary, other: ConfigSummary): PairedDifference | null => pairedDifference(accuracyBySeed(base), accuracyBySeed(other));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mean, meanCurve, std, trailingMean } from '../../src/eval/stats.js';
+import { mean, meanCurve, pairedDifference, std, trailingMean } from '../../src/eval/stats.js';
 
 test('mean and sample standard deviation', () => {
   assert.equal(mean([1, 2, 3, 6]), 3);
@@ -19,4 +19,16 @@ test('meanCurve averages curves step by step, over the curves that have the step
   const a = [{ step: 1, loss: 2 }, { step: 2, loss: 1 }];
   const b = [{ step: 1, loss: 4 }];
   assert.deepEqual(meanCurve([a, b]), [{ step: 1, loss: 3 }, { step: 2, loss: 1 }]);
+});
+
+test('pairedDifference compares seed by seed, over the seeds both have, with a Student-t interval', () => {
+  const pt = new Map([[0, 50], [1, 52], [2, 54], [3, 60]]);
+  const lopt = new Map([[0, 49], [1, 52], [2, 52]]);
+  const paired = pairedDifference(pt, lopt)!;
+  assert.equal(paired.pairs, 3);
+  assert.equal(paired.mean, -1);
+  assert.equal(paired.std, 1);
+  assert.ok(Math.abs(paired.halfWidth95! - (4.303 * 1) / Math.sqrt(3)) < 1e-12);
+  assert.equal(pairedDifference(pt, new Map([[1, 50]]))!.halfWidth95, null);
+  assert.equal(pairedDifference(pt, new Map([[9, 50]])), null);
 });
