@@ -81,6 +81,15 @@ const METHODS: readonly Method[] = ['pt', 'lopt1', 'lopt2'];
 const LEARNING_RATES = [0.003, 0.01, 0.03, 0.1, 0.3];
 const PAPER_GRID = { ns: [5, 10, 20, 40], rs: [1, 2, 4, 8] };
 
+/** The fair protocol of `full` and `paper`: three seeds, LoPT at r = 1, 2, 4, the whole grid tuned, the ablation on AG News. */
+const FAIR_PROTOCOL: Pick<Profile, 'seeds' | 'methods' | 'ranks' | 'tuning' | 'ablation'> = {
+  seeds: [0, 1, 2],
+  methods: METHODS,
+  ranks: [1, 2, COMPARISON.r],
+  tuning: { learningRates: LEARNING_RATES, activations: ['tanh', 'sigmoid'], seed: 0 },
+  ablation: { task: 'ag_news', method: 'lopt1', ...PAPER_GRID, seeds: [0] },
+};
+
 export const PROFILES: Readonly<Record<string, Profile>> = {
   quick: {
     name: 'quick',
@@ -98,29 +107,21 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
     name: 'full',
     summary:
       'the fair protocol on gpt2-mini: per-method learning rates (and LoPT-2\'s σ) tuned on validation rows, 3 seeds at r = 1, 2, 4, the n × r ablation of LoPT-1 on AG News: 94 runs, about 80 minutes on 2 cores with the OpenBLAS kernels (estimated)',
-    seeds: [0, 1, 2],
-    methods: METHODS,
-    ranks: [1, 2, COMPARISON.r],
-    tuning: { learningRates: LEARNING_RATES, activations: ['tanh', 'sigmoid'], seed: 0 },
+    ...FAIR_PROTOCOL,
     datasets: [
       { task: 'ag_news', trainRows: 6000, validationRows: 400, evalRows: 998, budget: { steps: 400, batchSize: 16 } },
       { task: 'sst2', trainRows: 6000, validationRows: 400, evalRows: 872, budget: { steps: 200, batchSize: 16 } },
     ],
-    ablation: { task: 'ag_news', method: 'lopt1', ...PAPER_GRID, seeds: [0] },
   },
   paper: {
     name: 'paper',
     summary:
       'the full protocol at the paper\'s scale: GPT-2 large (774M) on AG News and SST-2, 1,000 steps of batch 16; needs a served model "gpt2-large", 32 GiB and 16 cores (a GPU host in practice); refuses to start on a smaller machine',
-    seeds: [0, 1, 2],
-    methods: METHODS,
-    ranks: [1, 2, COMPARISON.r],
-    tuning: { learningRates: LEARNING_RATES, activations: ['tanh', 'sigmoid'], seed: 0 },
+    ...FAIR_PROTOCOL,
     datasets: [
       { task: 'ag_news', trainRows: 6400, validationRows: 500, evalRows: 998, budget: { steps: 1000, batchSize: 16 } },
       { task: 'sst2', trainRows: 6400, validationRows: 500, evalRows: 872, budget: { steps: 1000, batchSize: 16 } },
     ],
-    ablation: { task: 'ag_news', method: 'lopt1', ...PAPER_GRID, seeds: [0] },
     requirements: {
       model: 'gpt2-large',
       minMemoryGiB: 32,
