@@ -93,7 +93,7 @@ const FAIR_PROTOCOL: Pick<Profile, 'seeds' | 'methods' | 'ranks' | 'tuning' | 'a
 export const PROFILES: Readonly<Record<string, Profile>> = {
   quick: {
     name: 'quick',
-    summary: 'one seed, short budgets, three learning rates, σ = tanh, no ablation: 24 runs, about 12 minutes on 2 cores with the OpenBLAS kernels (estimated)',
+    summary: 'one seed, short budgets, three learning rates, σ = tanh, no ablation: 24 runs, about 10 minutes on 2 cores with the OpenBLAS kernels (estimated from full)',
     seeds: [0],
     methods: METHODS,
     ranks: [COMPARISON.r],
@@ -106,7 +106,7 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
   full: {
     name: 'full',
     summary:
-      'the fair protocol on gpt2-mini: per-method learning rates (and LoPT-2\'s σ) tuned on validation rows, 3 seeds at r = 1, 2, 4, the n × r ablation of LoPT-1 on AG News: 94 runs, about 80 minutes on 2 cores with the OpenBLAS kernels (estimated)',
+      'the fair protocol on gpt2-mini: per-method learning rates (and LoPT-2\'s σ) tuned on validation rows, 3 seeds at r = 1, 2, 4, the n × r ablation of LoPT-1 on AG News: 94 runs, 53 minutes on 2 cores with the OpenBLAS kernels (measured)',
     ...FAIR_PROTOCOL,
     datasets: [
       { task: 'ag_news', trainRows: 6000, validationRows: 400, evalRows: 998, budget: { steps: 400, batchSize: 16 } },
@@ -132,7 +132,7 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
   },
   smoke: {
     name: 'smoke',
-    summary: 'a few steps on a few rows, to check the pipeline end to end (about two minutes); its numbers mean nothing',
+    summary: 'a few steps on a few rows, to check the pipeline end to end (about half a minute); its numbers mean nothing',
     seeds: [0, 1],
     methods: METHODS,
     ranks: [1],
