@@ -3,7 +3,7 @@ import { isValidGridCell } from './run-plan.js';
 import { COMPARISON, METHOD_NAMES, type Ablation, type DatasetPlan, type Profile } from './profiles.js';
 import type { Machine } from './machine-info.js';
 import type { RunResult } from './run-jobs.js';
-import type { PairedDifference } from './stats.js';
+import { lastTenthChange, meanCurve, type PairedDifference } from './stats.js';
 import { configName, pairedAgainst, type ConfigSummary } from './summarize.js';
 import type { MethodTuning, TuningPoint } from './tuning.js';
 import { LEARNT_MARGIN_POINTS, MATCH_TOLERANCE_POINTS, type ClaimOutcome, type DatasetVerdict } from './verdict.js';
@@ -86,6 +86,24 @@ function tuningTable(tunings: readonly MethodTuning[]): string {
   return [`| validation accuracy % | ${rates.map((rate) => `lr ${rate}`).join(' | ')} |`, `|---|${rates.map(() => '---').join('|')}|`, ...rows].join('\n');
 }
 
+/** A budget has converged when no configuration's mean training loss moves by more than this share over its last tenth of steps. */
+export const CONVERGED_CHANGE = 0.02;
+
+/** Whether the training losses had flattened by the last step, configuration by configuration. */
+function convergenceLine(section: DatasetSection): string {
+  const changes = section.comparison.map((s) => ({ name: configName(s), change: lastTenthChange(meanCurve(s.results.map((result) => result.loss))) }));
+  const known = changes.filter((c): c is { name: string; change: number } => c.change !== null);
+  if (known.length === 0) return '**Convergence:** the training-loss curves are too short to tell (under 20 steps).';
+  const percent = (change: number) => `${change >= 0 ? '+' : '−'}${Math.abs(change * 100).toFixed(1)} %`;
+  const converged = known.length === changes.length && known.every(({ change }) => Math.abs(change) <= CONVERGED_CHANGE);
+  return [
+    `**Convergence:** mean training loss over the last tenth of the steps against the tenth before: ${known.map(({ name, change }) => `${name} ${percent(change)}`).join(', ')}.`,
+    converged
+      ? `Every configuration moves by at most ${CONVERGED_CHANGE * 100} %: the budget has converged.`
+      : `**Not converged:** some configuration still moves by more than ${CONVERGED_CHANGE * 100} % (or has too short a curve to tell); a longer budget may change the comparison.`,
+  ].join(' ');
+}
+
 function datasetSection(section: DatasetSection): string {
   const { budget } = section.plan;
   return [
@@ -100,6 +118,8 @@ function datasetSection(section: DatasetSection): string {
     '**Comparison** (each configuration with its method\'s tuned setting, scored once on the evaluation rows):',
     '',
     comparisonTable(section),
+    '',
+    convergenceLine(section),
     '',
     `**Verdict: ${section.verdict.outcomes.map(({ config, outcome }) => `${config} ${outcome}`).join('; ')}.** ${section.verdict.text}`,
     '',

@@ -29,6 +29,18 @@ export function meanCurve(curves: ReadonlyArray<ReadonlyArray<{ step: number; lo
   return [...byStep].sort(([a], [b]) => a - b).map(([step, losses]) => ({ step, loss: mean(losses) }));
 }
 
+/**
+ * How much a loss curve still moves at its end: the mean loss over the last tenth of its steps
+ * relative to the tenth before (−0.03: 3 % lower). Null for a curve of under 20 points.
+ */
+export function lastTenthChange(curve: ReadonlyArray<{ step: number; loss: number }>): number | null {
+  const tenth = Math.floor(curve.length / 10);
+  if (tenth < 2) return null;
+  const meanLoss = (points: ReadonlyArray<{ loss: number }>) => mean(points.map(({ loss }) => loss));
+  const before = meanLoss(curve.slice(-2 * tenth, -tenth));
+  return (meanLoss(curve.slice(-tenth)) - before) / before;
+}
+
 /** Two-sided 95 % quantiles of Student's t for 1 … 10 degrees of freedom; beyond, the normal's 1.96 is within 0.3. */
 const T_975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
 

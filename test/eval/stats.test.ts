@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mean, meanCurve, pairedDifference, std, trailingMean } from '../../src/eval/stats.js';
+import { lastTenthChange, mean, meanCurve, pairedDifference, std, trailingMean } from '../../src/eval/stats.js';
 
 test('mean and sample standard deviation', () => {
   assert.equal(mean([1, 2, 3, 6]), 3);
@@ -31,4 +31,12 @@ test('pairedDifference compares seed by seed, over the seeds both have, with a S
   assert.ok(Math.abs(paired.halfWidth95! - (4.303 * 1) / Math.sqrt(3)) < 1e-12);
   assert.equal(pairedDifference(pt, new Map([[1, 50]]))!.halfWidth95, null);
   assert.equal(pairedDifference(pt, new Map([[9, 50]])), null);
+});
+
+test('lastTenthChange compares the last tenth of a loss curve with the tenth before it', () => {
+  const curve = (losses: number[]) => losses.map((loss, i) => ({ step: i + 1, loss }));
+  // 20 points: tenths of 2; the last two average 1.5, the two before 2.
+  assert.equal(lastTenthChange(curve([...Array<number>(16).fill(9), 2, 2, 1, 2])), -0.25);
+  assert.equal(lastTenthChange(curve(Array<number>(40).fill(0.7))), 0);
+  assert.equal(lastTenthChange(curve(Array<number>(19).fill(1))), null);
 });
