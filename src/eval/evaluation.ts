@@ -23,8 +23,8 @@ import { datasetVerdict } from './verdict.js';
 
 const POLL_MS = 2000;
 const FIGURES = 'figures';
-/** The figures this command writes, so that those of an earlier run do not linger beside the new report. */
-const FIGURE_NAME = /^(accuracy|loss|ablation|tuning)(-[a-z]+)?-\w+\.svg$/;
+/** The figures this command writes (kind, then what and which dataset), so that those of an earlier run do not linger beside the new report. */
+export const isOwnFigure = (name: string) => /^(accuracy|loss|ablation|tuning)-[\w-]+\.svg$/.test(name);
 
 export interface EvaluationContext {
   readonly repoDir: string;
@@ -68,10 +68,11 @@ export async function runEvaluation(client: ServiceClient, options: EvalOptions,
   log('final runs: the comparison on every seed and the ablation, with the chosen settings, scored on the evaluation rows');
   const finalResults = await runAll(client, planFinalRuns(profile, chosen), runOptions);
   const summaries = summarize(finalResults);
+  const results = [...tuningResults, ...finalResults];
 
   const figuresDir = join(options.outDir, FIGURES);
   await mkdir(figuresDir, { recursive: true });
-  for (const name of await readdir(figuresDir)) if (FIGURE_NAME.test(name)) await rm(join(figuresDir, name));
+  for (const name of await readdir(figuresDir)) if (isOwnFigure(name)) await rm(join(figuresDir, name));
   const write = async (name: string, svg: string) => {
     await writeFile(join(figuresDir, name), svg);
     return [`${FIGURES}/${name}`];
@@ -131,9 +132,9 @@ export async function runEvaluation(client: ServiceClient, options: EvalOptions,
     model,
     datasets,
     ...(ablation ? { ablation } : {}),
-    results: [...tuningResults, ...finalResults],
+    results,
   });
   const reportPath = join(options.outDir, 'results.md');
   await writeFile(reportPath, report);
-  return { results: [...tuningResults, ...finalResults], reportPath };
+  return { results, reportPath };
 }

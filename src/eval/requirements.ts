@@ -14,8 +14,8 @@ export function profileSteps(profile: Profile): number {
 }
 
 /** Seconds, if the service's workers together train at `cores` ÷ 2 times the rate measured on 2 cores (stepSeconds): an optimistic estimate. */
-export function estimateSeconds(profile: Profile, requirements: Requirements, cores: number): number {
-  return (profileSteps(profile) * requirements.stepSeconds * 2) / cores;
+export function estimateSeconds(steps: number, requirements: Requirements, cores: number): number {
+  return (steps * requirements.stepSeconds * 2) / cores;
 }
 
 /** Why this machine cannot run the profile; empty when it can. */
@@ -28,9 +28,10 @@ export function unmetRequirements(requirements: Requirements, machine: Pick<Mach
 
 /** The lines the command prints before a profile with requirements starts (or is refused). */
 export function describeRequirements(profile: Profile, requirements: Requirements, machine: Pick<Machine, 'cores' | 'memoryGiB'>): string[] {
-  const hours = estimateSeconds(profile, requirements, Math.max(machine.cores, 1)) / 3600;
+  const steps = profileSteps(profile);
+  const hours = estimateSeconds(steps, requirements, Math.max(machine.cores, 1)) / 3600;
   return [
     `profile ${profile.name} needs: a served model "${requirements.model}" (LOPT_MODELS), ${requirements.minMemoryGiB} GiB of memory, ${requirements.minCores} cores`,
-    `it runs ${profileSteps(profile).toLocaleString('en-US')} training steps (n = ${COMPARISON.n} and the ablation's n up to ${Math.max(...(profile.ablation?.ns ?? [COMPARISON.n]))}); at ${requirements.stepSeconds} s a step on 2 cores (${requirements.stepSecondsSource}), about ${hours.toFixed(1)} hours on this machine's ${machine.cores} cores`,
+    `it runs ${steps.toLocaleString('en-US')} training steps (n = ${COMPARISON.n} and the ablation's n up to ${Math.max(...(profile.ablation?.ns ?? [COMPARISON.n]))}); at ${requirements.stepSeconds} s a step on 2 cores (${requirements.stepSecondsSource}), about ${hours.toFixed(1)} hours on this machine's ${machine.cores} cores`,
   ];
 }

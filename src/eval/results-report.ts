@@ -87,7 +87,7 @@ function tuningTable(tunings: readonly MethodTuning[]): string {
 }
 
 /** A budget has converged when no configuration's mean training loss moves by more than this share over its last tenth of steps. */
-export const CONVERGED_CHANGE = 0.02;
+const CONVERGED_CHANGE = 0.02;
 
 /** Whether the training losses had flattened by the last step, configuration by configuration. */
 function convergenceLine(section: DatasetSection): string {

@@ -1,5 +1,16 @@
 /** Small statistics for the report: seed means and spreads, and smoothing of loss curves. */
 
+/** Items grouped by `key`, groups in the order their first item came, items in theirs. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return [...groups.values()];
+}
+
 export function mean(values: readonly number[]): number {
   if (values.length === 0) throw new Error('the mean of no values');
   return values.reduce((sum, value) => sum + value, 0) / values.length;

@@ -2,7 +2,7 @@
 import { METHOD_NAMES, type EvalTaskId, type Method } from './profiles.js';
 import type { RunResult } from './run-jobs.js';
 import type { TrainingSetting } from './run-plan.js';
-import { mean, pairedDifference, std, type PairedDifference } from './stats.js';
+import { groupBy, mean, pairedDifference, std, type PairedDifference } from './stats.js';
 
 export interface ConfigSummary {
   readonly task: EvalTaskId;
@@ -22,9 +22,7 @@ export interface ConfigSummary {
 const configKey = ({ task, method, n, r }: RunResult['run']) => `${task}/${method}/${n}/${r}`;
 
 export function summarize(results: readonly RunResult[]): ConfigSummary[] {
-  const groups = new Map<string, RunResult[]>();
-  for (const result of results) groups.set(configKey(result.run), [...(groups.get(configKey(result.run)) ?? []), result]);
-  return [...groups.values()].map((group) => {
+  return groupBy(results, (result) => configKey(result.run)).map((group) => {
     const { task, method, n, r } = group[0]!.run;
     const succeeded = group.filter((result) => result.accuracy !== null);
     const accuracies = succeeded.map((result) => result.accuracy! * 100);

@@ -6,6 +6,7 @@
 import type { EvalTaskId, Method } from './profiles.js';
 import type { RunResult } from './run-jobs.js';
 import { settingKey, type ChosenSettings, type TrainingSetting } from './run-plan.js';
+import { groupBy } from './stats.js';
 
 /** One point of a method's grid: its setting and what its run scored on the validation rows (percent; null if it failed). */
 export interface TuningPoint extends TrainingSetting {
@@ -24,12 +25,7 @@ export interface MethodTuning {
 const better = (a: TuningPoint, b: TuningPoint) => a.accuracy! > b.accuracy! || (a.accuracy === b.accuracy && (a.loss ?? Infinity) < (b.loss ?? Infinity));
 
 export function chooseSettings(tuningResults: readonly RunResult[]): { tunings: MethodTuning[]; chosen: ChosenSettings } {
-  const groups = new Map<string, RunResult[]>();
-  for (const result of tuningResults) {
-    const key = settingKey(result.run.task, result.run.method);
-    groups.set(key, [...(groups.get(key) ?? []), result]);
-  }
-  const tunings = [...groups.values()].map((group): MethodTuning => {
+  const tunings = groupBy(tuningResults, ({ run }) => settingKey(run.task, run.method)).map((group): MethodTuning => {
     const points = group.map(({ run, accuracy, evalLoss }) => ({
       learningRate: run.learningRate, activation: run.activation, accuracy: accuracy === null ? null : accuracy * 100, loss: evalLoss,
     }));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { isOwnFigure } from '../../src/eval/evaluation.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const out = tempDir('lopt-eval-');
@@ -62,4 +63,9 @@ test('the paper profile says what it needs and refuses a machine too small for i
   assert.match(failure.stderr, /about [\d.]+ hours on this machine/);
   assert.match(failure.stderr, /refused: profile paper needs .*cores/);
   assert.doesNotMatch(failure.stderr, /started the service/);
+});
+
+test('a new run clears every figure an earlier run wrote, and only those', () => {
+  for (const name of ['accuracy-ag_news.svg', 'loss-rte.svg', 'tuning-sst2.svg', 'ablation-sst2.svg', 'ablation-accuracy-ag_news.svg', 'ablation-per-parameter-ag_news.svg']) assert.ok(isOwnFigure(name), name);
+  for (const name of ['diagram.svg', 'accuracy-ag_news.png', 'notes-accuracy.svg', 'accuracy.svg']) assert.ok(!isOwnFigure(name), name);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastTenthChange, mean, meanCurve, pairedDifference, std, trailingMean } from '../../src/eval/stats.js';
+import { groupBy, lastTenthChange, mean, meanCurve, pairedDifference, std, trailingMean } from '../../src/eval/stats.js';
 
 test('mean and sample standard deviation', () => {
   assert.equal(mean([1, 2, 3, 6]), 3);
@@ -39,4 +39,9 @@ test('lastTenthChange compares the last tenth of a loss curve with the tenth bef
   assert.equal(lastTenthChange(curve([...Array<number>(16).fill(9), 2, 2, 1, 2])), -0.25);
   assert.equal(lastTenthChange(curve(Array<number>(40).fill(0.7))), 0);
   assert.equal(lastTenthChange(curve(Array<number>(19).fill(1))), null);
+});
+
+test('groupBy keeps the order of the groups’ first items and of the items within each', () => {
+  assert.deepEqual(groupBy(['b1', 'a1', 'b2', 'c1', 'a2'], (item) => item[0]!), [['b1', 'b2'], ['a1', 'a2'], ['c1']]);
+  assert.deepEqual(groupBy([], String), []);
 });
