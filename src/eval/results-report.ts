@@ -3,7 +3,7 @@ import { isValidGridCell } from './run-plan.js';
 import { COMPARISON, METHOD_NAMES, type Ablation, type DatasetPlan, type Profile } from './profiles.js';
 import type { Machine } from './machine-info.js';
 import type { RunResult } from './run-jobs.js';
-import { lastTenthChange, meanCurve, type PairedDifference } from './stats.js';
+import { FLAT_CHANGE, lastTenthChange, meanCurve, tailState, type PairedDifference, type TailChange, type TailState } from './stats.js';
 import { configName, pairedAgainst, type ConfigSummary } from './summarize.js';
 import type { MethodTuning, TuningPoint } from './tuning.js';
 import { LEARNT_MARGIN_POINTS, MATCH_TOLERANCE_POINTS, type ClaimOutcome, type DatasetVerdict } from './verdict.js';
@@ -86,21 +86,24 @@ function tuningTable(tunings: readonly MethodTuning[]): string {
   return [`| validation accuracy % | ${rates.map((rate) => `lr ${rate}`).join(' | ')} |`, `|---|${rates.map(() => '---').join('|')}|`, ...rows].join('\n');
 }
 
-/** A budget has converged when no configuration's mean training loss moves by more than this share over its last tenth of steps. */
-const CONVERGED_CHANGE = 0.02;
-
-/** Whether the training losses had flattened by the last step, configuration by configuration. */
+/** Whether the training losses had flattened by the last step, configuration by configuration (stats.tailState). */
 function convergenceLine(section: DatasetSection): string {
-  const changes = section.comparison.map((s) => ({ name: configName(s), change: lastTenthChange(meanCurve(s.results.map((result) => result.loss))) }));
-  const known = changes.filter((c): c is { name: string; change: number } => c.change !== null);
+  const changes = section.comparison.map((s) => ({ name: configName(s), tail: lastTenthChange(meanCurve(s.results.map((result) => result.loss))) }));
+  const known = changes.filter((c): c is { name: string; tail: TailChange } => c.tail !== null);
   if (known.length === 0) return '**Convergence:** the training-loss curves are too short to tell (under 20 steps).';
-  const percent = (change: number) => `${change >= 0 ? '+' : '−'}${Math.abs(change * 100).toFixed(1)} %`;
-  const converged = known.length === changes.length && known.every(({ change }) => Math.abs(change) <= CONVERGED_CHANGE);
+  const percent = (share: number) => `${share >= 0 ? '+' : '−'}${Math.abs(share * 100).toFixed(1)} %`;
+  const names = (state: TailState) => known.filter(({ tail }) => tailState(tail) === state).map(({ name }) => name);
+  const [moving, withinNoise] = [names('moving'), names('within noise')];
+  const flat = `${FLAT_CHANGE * 100} %`;
+  const verdict =
+    known.length < changes.length || moving.length
+      ? `**Not converged:** ${moving.length ? `${moving.join(', ')} still move${moving.length === 1 ? 's' : ''} by more than ${flat} and more than the noise` : 'some curve is too short to tell'}; a longer budget may change the comparison.`
+      : withinNoise.length
+        ? `Every configuration moves by at most ${flat} or by less than its noise (${withinNoise.join(', ')}): the budget has converged as far as these seeds can tell.`
+        : `Every configuration moves by at most ${flat}: the budget has converged.`;
   return [
-    `**Convergence:** mean training loss over the last tenth of the steps against the tenth before: ${known.map(({ name, change }) => `${name} ${percent(change)}`).join(', ')}.`,
-    converged
-      ? `Every configuration moves by at most ${CONVERGED_CHANGE * 100} %: the budget has converged.`
-      : `**Not converged:** some configuration still moves by more than ${CONVERGED_CHANGE * 100} % (or has too short a curve to tell); a longer budget may change the comparison.`,
+    `**Convergence:** mean training loss over the last tenth of the steps against the tenth before (± its 95 % noise interval): ${known.map(({ name, tail }) => `${name} ${percent(tail.change)} ± ${(tail.halfWidth95 * 100).toFixed(1)}`).join(', ')}.`,
+    verdict,
   ].join(' ');
 }
 

@@ -40,16 +40,36 @@ export function meanCurve(curves: ReadonlyArray<ReadonlyArray<{ step: number; lo
   return [...byStep].sort(([a], [b]) => a - b).map(([step, losses]) => ({ step, loss: mean(losses) }));
 }
 
-/**
- * How much a loss curve still moves at its end: the mean loss over the last tenth of its steps
- * relative to the tenth before (−0.03: 3 % lower). Null for a curve of under 20 points.
- */
-export function lastTenthChange(curve: ReadonlyArray<{ step: number; loss: number }>): number | null {
+/** How much a loss curve still moves at its end, and how much of that its noise could explain. */
+export interface TailChange {
+  /** The mean loss over the last tenth of the steps relative to the tenth before (−0.03: 3 % lower). */
+  readonly change: number;
+  /**
+   * The 95 % half-width of `change` from the step-to-step spread of the two tenths (the batches'
+   * noise, treated as independent between steps): a change inside it is not told apart from flat.
+   */
+  readonly halfWidth95: number;
+}
+
+/** Null for a curve of under 20 points. */
+export function lastTenthChange(curve: ReadonlyArray<{ step: number; loss: number }>): TailChange | null {
   const tenth = Math.floor(curve.length / 10);
   if (tenth < 2) return null;
-  const meanLoss = (points: ReadonlyArray<{ loss: number }>) => mean(points.map(({ loss }) => loss));
-  const before = meanLoss(curve.slice(-2 * tenth, -tenth));
-  return (meanLoss(curve.slice(-tenth)) - before) / before;
+  const before = curve.slice(-2 * tenth, -tenth).map(({ loss }) => loss);
+  const last = curve.slice(-tenth).map(({ loss }) => loss);
+  const standardError = Math.sqrt((std(before) ** 2 + std(last) ** 2) / tenth);
+  return { change: (mean(last) - mean(before)) / mean(before), halfWidth95: (1.96 * standardError) / mean(before) };
+}
+
+/** A loss whose last tenth of steps moves by at most this share against the tenth before has flattened. */
+export const FLAT_CHANGE = 0.02;
+
+/** Flat: moves by at most FLAT_CHANGE; within noise: more, but inside its 95 % noise interval; moving: beyond both. */
+export type TailState = 'flat' | 'within noise' | 'moving';
+
+export function tailState({ change, halfWidth95 }: TailChange): TailState {
+  if (Math.abs(change) <= FLAT_CHANGE) return 'flat';
+  return Math.abs(change) <= halfWidth95 ? 'within noise' : 'moving';
 }
 
 /** Two-sided 95 % quantiles of Student's t for 1 … 10 degrees of freedom; beyond, the normal's 1.96 is within 0.3. */

@@ -10,7 +10,8 @@ const full = PROFILES.full!;
 
 test('tuning: every method at every learning rate (LoPT-2 at every σ too), at n = 20 and r = 4, on the tuning seed', () => {
   const runs = planTuningRuns(full);
-  assert.equal(runs.length, 2 * (5 + 5 + 5 * 2)); // two datasets; PT, LoPT-1, LoPT-2 × {tanh, sigmoid}
+  assert.equal(runs.length, 2 * (4 + 4 + 4 * 2)); // two datasets; PT, LoPT-1, LoPT-2 × {tanh, sigmoid}; four rates
+  assert.deepEqual(new Set(runs.map((run) => run.learningRate)), new Set([0.003, 0.01, 0.03, 0.1]));
   assert.equal(new Set(runs.map((run) => run.key)).size, runs.length);
   assert.ok(runs.every((run) => run.phase === 'tune' && run.n === 20 && run.r === (run.method === 'pt' ? null : 4) && run.seed === 0));
   assert.deepEqual(new Set(runs.filter((run) => run.method === 'lopt2').map((run) => run.activation)), new Set(['tanh', 'sigmoid']));

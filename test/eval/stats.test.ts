@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { groupBy, lastTenthChange, mean, meanCurve, pairedDifference, std, trailingMean } from '../../src/eval/stats.js';
+import { groupBy, lastTenthChange, mean, meanCurve, pairedDifference, std, tailState, trailingMean } from '../../src/eval/stats.js';
 
 test('mean and sample standard deviation', () => {
   assert.equal(mean([1, 2, 3, 6]), 3);
@@ -35,10 +35,19 @@ test('pairedDifference compares seed by seed, over the seeds both have, with a S
 
 test('lastTenthChange compares the last tenth of a loss curve with the tenth before it', () => {
   const curve = (losses: number[]) => losses.map((loss, i) => ({ step: i + 1, loss }));
-  // 20 points: tenths of 2; the last two average 1.5, the two before 2.
-  assert.equal(lastTenthChange(curve([...Array<number>(16).fill(9), 2, 2, 1, 2])), -0.25);
-  assert.equal(lastTenthChange(curve(Array<number>(40).fill(0.7))), 0);
+  // 20 points: tenths of 2; the last two average 1.5, the two before 2. Their spreads (0 and √½)
+  // give a standard error of √((0 + ½) / 2) = ½ on the difference: 1.96 × ½ / 2 relative to 2.
+  assert.deepEqual(lastTenthChange(curve([...Array<number>(16).fill(9), 2, 2, 1, 2])), { change: -0.25, halfWidth95: 0.49 });
+  assert.deepEqual(lastTenthChange(curve(Array<number>(40).fill(0.7))), { change: 0, halfWidth95: 0 });
   assert.equal(lastTenthChange(curve(Array<number>(19).fill(1))), null);
+});
+
+test('tailState calls a move of up to 2 % flat, a larger one inside its noise interval within noise, and one beyond both moving', () => {
+  assert.equal(tailState({ change: -0.02, halfWidth95: 0 }), 'flat');
+  assert.equal(tailState({ change: 0.015, halfWidth95: 0.001 }), 'flat');
+  assert.equal(tailState({ change: -0.03, halfWidth95: 0.04 }), 'within noise');
+  assert.equal(tailState({ change: -0.03, halfWidth95: 0.01 }), 'moving');
+  assert.equal(tailState({ change: 0.05, halfWidth95: 0.049 }), 'moving');
 });
 
 test('groupBy keeps the order of the groups’ first items and of the items within each', () => {
