@@ -30,6 +30,9 @@ export function jobSpecOf(request: JobRequest, model: ModelInfo): JobSpec {
     seed: request.seed ?? 0,
   };
   if (request.method === 'pt' && request.r !== undefined) throw new EngineError('BAD_ARGUMENT', 'r applies to lopt1 and lopt2 only');
+  if (request.method === 'pt' && request.hyperparameters?.vLearningRateRatio !== undefined) {
+    throw new EngineError('BAD_ARGUMENT', 'hyperparameters.vLearningRateRatio applies to lopt1 and lopt2 only');
+  }
   resolvePromptSpec(prompt, model.dims.hiddenSize);
   const requested = request.task;
   const task: TaskSpec = typeof requested === 'string' ? catalogTaskSpec(TASK_CATALOG[requested], model.promptStack) : requested;

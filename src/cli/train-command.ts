@@ -32,6 +32,7 @@ prompt:
   --init-text T          text whose embeddings start the prompt (--init text)
 training:
   --batch-size N  --epochs N  --max-steps N  --lr X  --warmup-ratio X  --schedule linear|cosine|constant
+  --v-lr-ratio X         V's learning rate as a multiple of --lr, which U keeps (lopt1, lopt2; default 1)
   --weight-decay X  --clip-norm X  --seed N  --eval-every N  --patience N  --no-bucketing
   --checkpoint FILE --checkpoint-every N   write a resumable checkpoint every N steps
   --resume FILE          continue from a checkpoint
@@ -55,6 +56,7 @@ const OPTIONS = {
   epochs: { type: 'string' },
   'max-steps': { type: 'string' },
   lr: { type: 'string' },
+  'v-lr-ratio': { type: 'string' },
   'warmup-ratio': { type: 'string' },
   schedule: { type: 'string' },
   'weight-decay': { type: 'string' },
@@ -88,6 +90,7 @@ function trainOptions(values: Values): TrainOptions {
     epochs: integer(values, 'epochs'),
     maxSteps: integer(values, 'max-steps'),
     learningRate: number(values, 'lr'),
+    vLearningRateRatio: number(values, 'v-lr-ratio'),
     warmupRatio: number(values, 'warmup-ratio'),
     schedule: values.schedule,
     weightDecay: number(values, 'weight-decay'),

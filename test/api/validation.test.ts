@@ -68,6 +68,8 @@ test('invalid job bodies and bad hyperparameters get 400 with the reason, never 
     [{ ...validJob(), extra: true }, 'VALIDATION_FAILED', /additional/],
     [{ ...validJob(), r: 9 }, 'BAD_ARGUMENT', /lopt1 needs an integer rank 1 ≤ r ≤ min\(n, d\) = 4, got 9/],
     [{ ...validJob(), method: 'pt' }, 'BAD_ARGUMENT', /r applies to lopt1 and lopt2 only/],
+    [{ ...validJob(), method: 'pt', r: undefined, hyperparameters: { vLearningRateRatio: 3 } }, 'BAD_ARGUMENT', /vLearningRateRatio applies to lopt1 and lopt2 only/],
+    [{ ...validJob(), hyperparameters: { vLearningRateRatio: 0 } }, 'VALIDATION_FAILED', /vLearningRateRatio/],
     [{ ...validJob(), hyperparameters: { batchSize: 0 } }, 'VALIDATION_FAILED', /batchSize/],
     [{ ...validJob(), hyperparameters: { learningRate: -1 } }, 'VALIDATION_FAILED', /learningRate/],
     [{ ...validJob(), n: 200 }, 'SEQUENCE_TOO_LONG', /200 prompt rows leave no room/],

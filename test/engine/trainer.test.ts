@@ -138,8 +138,32 @@ test('consecutive runs leave no tensors behind', async () => {
   assert.equal(Object.keys(tf.engine().registeredVariables).length, 0);
 });
 
+test('vLearningRateRatio scales the steps of V alone', async () => {
+  // One step from the same start: U's gradient does not depend on V's rate yet, and Adam's first
+  // step is linear in the learning rate, so U moves the same and V twice as far at ratio 2.
+  const stepFromStart = async (vLearningRateRatio: number) => {
+    const prompt = await newPrompt();
+    const start = await prompt.parameterValues();
+    await trainPrompt({ prompt, objective, train, options: { batchSize: 4, maxSteps: 1, warmupRatio: 0, seed: 2, vLearningRateRatio } });
+    const end = await prompt.parameterValues();
+    prompt.dispose();
+    const move = (name: string) => Array.from(end.get(name)!.data, (value, i) => value - start.get(name)!.data[i]!);
+    return { U: move('U'), V: move('V') };
+  };
+  const [plain, doubled] = [await stepFromStart(1), await stepFromStart(2)];
+  const close = (a: number[], b: number[]) => a.every((value, i) => Math.abs(value - b[i]!) <= 1e-6 + 1e-3 * Math.abs(b[i]!));
+  assert.ok(plain.V.some((value) => Math.abs(value) > 1e-4), 'V moved');
+  assert.ok(close(doubled.U, plain.U), 'U moves the same');
+  assert.ok(close(doubled.V, plain.V.map((value) => 2 * value)), 'V moves twice as far');
+  assert.ok(!close(doubled.V, plain.V), 'and not as far as at ratio 1');
+});
+
 test('bad options and an empty training set are refused', async () => {
   const prompt = await newPrompt();
+  await assert.rejects(run(prompt, { options: { vLearningRateRatio: 0 } }), /vLearningRateRatio must be in \(0, 1000\], got 0/);
+  const pt = await newPrompt({ method: 'pt', n: 4, seed: 1 });
+  await assert.rejects(run(pt, { options: { vLearningRateRatio: 3 } }), /vLearningRateRatio applies to lopt1 and lopt2 only/);
+  pt.dispose();
   await assert.rejects(run(prompt, { options: { batchSize: 0 } }), /batchSize must be an integer ≥ 1, got 0/);
   await assert.rejects(run(prompt, { options: { schedule: 'step' as 'linear' } }), /schedule must be one of linear, cosine, constant/);
   await assert.rejects(run(prompt, { train: [] }), /the training set has no examples/);

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { MAX_INT4, PAGE_QUERY, PageSchema, StringMap } from './common.js';
+import { MAX_V_LEARNING_RATE_RATIO } from '../../engine/training/train-options.js';
 import { TaskIdSchema } from './tasks.js';
 
 const Field = Type.String({ pattern: '^\\w+$', maxLength: 64 });
@@ -33,6 +34,7 @@ export const HyperparametersSchema = Type.Object(
     epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     maxSteps: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.03 })),
+    vLearningRateRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_V_LEARNING_RATE_RATIO })),
     warmupRatio: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1 })),
     schedule: Type.Optional(Type.Union([Type.Literal('linear'), Type.Literal('cosine'), Type.Literal('constant')])),
     weightDecay: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),

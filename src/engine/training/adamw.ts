@@ -33,9 +33,9 @@ export class AdamW {
   private readonly epsilon: number;
   private readonly weightDecay: number;
 
-  /** @param params the variables to update, with the names their state is saved under */
+  /** @param params the variables to update, with the names their state is saved under and the multiple of the step's learning rate each takes (default 1) */
   constructor(
-    private readonly params: ReadonlyArray<{ name: string; variable: tf.Variable }>,
+    private readonly params: ReadonlyArray<{ name: string; variable: tf.Variable; learningRateScale?: number }>,
     options: AdamWOptions = {},
   ) {
     this.beta1 = options.beta1 ?? 0.9;
@@ -51,14 +51,14 @@ export class AdamW {
     this.t += 1;
     const correction1 = 1 - this.beta1 ** this.t;
     const correction2 = 1 - this.beta2 ** this.t;
-    this.params.forEach(({ variable }, i) => {
+    this.params.forEach(({ variable, learningRateScale = 1 }, i) => {
       const [m, v] = tf.tidy(() => {
         const g = grads[i]!;
         const m = tf.add(tf.mul(this.m[i]!, this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(this.v[i]!, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         const adam = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), this.epsilon));
         const decay = this.weightDecay ? tf.mul(variable, this.weightDecay) : tf.zerosLike(variable);
-        variable.assign(tf.sub(variable, tf.mul(tf.add(adam, decay), learningRate)));
+        variable.assign(tf.sub(variable, tf.mul(tf.add(adam, decay), learningRate * learningRateScale)));
         return [m, v];
       });
       this.m[i]!.dispose();

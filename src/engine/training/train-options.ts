@@ -1,6 +1,9 @@
 import { EngineError } from '../engine-error.js';
 import { LR_SCHEDULES, type LrSchedule } from './lr-schedule.js';
 
+/** A wider ratio than this is a mistake in the request, not a tuning choice. */
+export const MAX_V_LEARNING_RATE_RATIO = 1000;
+
 export interface TrainOptions {
   /** @defaultValue `8` */
   readonly batchSize?: number;
@@ -10,6 +13,12 @@ export interface TrainOptions {
   readonly maxSteps?: number;
   /** Peak learning rate. @defaultValue `0.03` */
   readonly learningRate?: number;
+  /**
+   * V's learning rate as a multiple of `learningRate`, which U keeps (lopt1 and lopt2 only). Adam
+   * steps every entry by about the learning rate whatever its gradient's scale, so how far a step
+   * moves X = U·V depends on the other factor's size; this balances the two. @defaultValue `1`
+   */
+  readonly vLearningRateRatio?: number;
   /** Warm-up as a share of all steps. @defaultValue `0.06` */
   readonly warmupRatio?: number;
   /** @defaultValue `linear` */
@@ -42,6 +51,7 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
     epochs: options.epochs ?? 1,
     maxSteps: options.maxSteps,
     learningRate: options.learningRate ?? 0.03,
+    vLearningRateRatio: options.vLearningRateRatio ?? 1,
     warmupRatio: options.warmupRatio ?? 0.06,
     schedule: options.schedule ?? 'linear',
     weightDecay: options.weightDecay ?? 0,
@@ -61,6 +71,9 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   for (const key of counts) if (!Number.isInteger(resolved[key]) || resolved[key] < 0) throw fail(`${key} must be an integer ≥ 0, got ${resolved[key]}`);
   if (resolved.maxSteps !== undefined && (!Number.isInteger(resolved.maxSteps) || resolved.maxSteps < 1)) throw fail(`maxSteps must be an integer ≥ 1, got ${resolved.maxSteps}`);
   if (!(resolved.learningRate > 0) || !Number.isFinite(resolved.learningRate)) throw fail(`learningRate must be a positive number, got ${resolved.learningRate}`);
+  if (!(resolved.vLearningRateRatio > 0 && resolved.vLearningRateRatio <= MAX_V_LEARNING_RATE_RATIO)) {
+    throw fail(`vLearningRateRatio must be in (0, ${MAX_V_LEARNING_RATE_RATIO}], got ${resolved.vLearningRateRatio}`);
+  }
   if (!(resolved.warmupRatio >= 0 && resolved.warmupRatio < 1)) throw fail(`warmupRatio must be in [0, 1), got ${resolved.warmupRatio}`);
   if (!(resolved.weightDecay >= 0) || !(resolved.clipNorm >= 0)) throw fail('weightDecay and clipNorm must be ≥ 0');
   if (!LR_SCHEDULES.includes(resolved.schedule)) throw fail(`schedule must be one of ${LR_SCHEDULES.join(', ')}, got ${JSON.stringify(resolved.schedule)}`);

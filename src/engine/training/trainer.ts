@@ -89,7 +89,7 @@ export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
   const lengths = train.map((e) => e.input.length);
   const planFor = (epoch: number) => epochBatches(lengths, options.batchSize, options.seed, epoch, options.bucketByLength);
 
-  const optimizer = new AdamW(prompt.variables, { weightDecay: options.weightDecay });
+  const optimizer = new AdamW(factorLearningRates(prompt, options.vLearningRateRatio), { weightDecay: options.weightDecay });
   let { step, epoch, batchInEpoch, best, evaluationsWithoutImprovement: stale } = run.resumeFrom ?? {
     step: 0, epoch: 0, batchInEpoch: 0, best: null as Best, evaluationsWithoutImprovement: 0,
   };
@@ -221,6 +221,15 @@ function stepWork(batch: readonly EncodedExample[], promptRows: number) {
     what: `a training step of ${batch.length} examples (up to ${longest} positions each)`,
     remedy: 'use a smaller batchSize, or shorter inputs or fewer prompt rows',
   };
+}
+
+/** The prompt's variables, V at `vLearningRateRatio` times the learning rate. */
+function factorLearningRates(prompt: SoftPrompt, vLearningRateRatio: number) {
+  const variables = prompt.variables;
+  if (vLearningRateRatio !== 1 && !variables.some(({ name }) => name === 'V')) {
+    throw new EngineError('BAD_ARGUMENT', 'vLearningRateRatio applies to lopt1 and lopt2 only (a prompt with a V factor)');
+  }
+  return variables.map((param) => (param.name === 'V' ? { ...param, learningRateScale: vLearningRateRatio } : param));
 }
 
 /** One update: loss and gradients, the NaN/Inf check, clipping, AdamW. */
