@@ -5,7 +5,7 @@ import type { Machine } from './machine-info.js';
 import type { RunResult } from './run-jobs.js';
 import { FLAT_CHANGE, lastTenthChange, meanCurve, tailState, type PairedDifference, type TailChange, type TailState } from './stats.js';
 import { configName, pairedAgainst, type ConfigSummary } from './summarize.js';
-import type { MethodTuning, TuningPoint } from './tuning.js';
+import { gridEdge, type MethodTuning, type TuningPoint } from './tuning.js';
 import { LEARNT_MARGIN_POINTS, MATCH_TOLERANCE_POINTS, type ClaimOutcome, type DatasetVerdict } from './verdict.js';
 
 export interface DatasetSection {
@@ -86,6 +86,15 @@ function tuningTable(tunings: readonly MethodTuning[]): string {
   return [`| validation accuracy % | ${rates.map((rate) => `lr ${rate}`).join(' | ')} |`, `|---|${rates.map(() => '---').join('|')}|`, ...rows].join('\n');
 }
 
+/** A line for each method whose chosen rate is an end of its grid (tuning.gridEdge), followed by a blank line; none if no method's is. */
+function gridEdgeLines(tunings: readonly MethodTuning[]): string[] {
+  const lines = tunings.flatMap((tuning) => {
+    const edge = gridEdge(tuning);
+    return edge ? [`- ${METHOD_NAMES[tuning.method]}'s chosen rate, ${tuning.chosen!.learningRate}, is the grid's ${edge}: a rate beyond it might score better.`] : [];
+  });
+  return lines.length ? [...lines, ''] : [];
+}
+
 /** Whether the training losses had flattened by the last step, configuration by configuration (stats.tailState). */
 function convergenceLine(section: DatasetSection): string {
   const changes = section.comparison.map((s) => ({ name: configName(s), tail: lastTenthChange(meanCurve(s.results.map((result) => result.loss))) }));
@@ -118,6 +127,7 @@ function datasetSection(section: DatasetSection): string {
     '',
     tuningTable(section.tunings),
     '',
+    ...gridEdgeLines(section.tunings),
     '**Comparison** (each configuration with its method\'s tuned setting, scored once on the evaluation rows):',
     '',
     comparisonTable(section),

@@ -24,6 +24,18 @@ export interface MethodTuning {
 
 const better = (a: TuningPoint, b: TuningPoint) => a.accuracy! > b.accuracy! || (a.accuracy === b.accuracy && (a.loss ?? Infinity) < (b.loss ?? Infinity));
 
+/**
+ * Where the chosen learning rate sits at an end of the rates the method was tried at: a rate past
+ * that end might score better, so the grid may have cut the method short. Null inside the grid, or
+ * when nothing was chosen.
+ */
+export function gridEdge(tuning: MethodTuning): 'lowest' | 'highest' | null {
+  if (!tuning.chosen) return null;
+  const rates = tuning.points.map((point) => point.learningRate);
+  if (tuning.chosen.learningRate === Math.min(...rates)) return 'lowest';
+  return tuning.chosen.learningRate === Math.max(...rates) ? 'highest' : null;
+}
+
 export function chooseSettings(tuningResults: readonly RunResult[]): { tunings: MethodTuning[]; chosen: ChosenSettings } {
   const tunings = groupBy(tuningResults, ({ run }) => settingKey(run.task, run.method)).map((group): MethodTuning => {
     const points = group.map(({ run, accuracy, evalLoss }) => ({

@@ -4,7 +4,7 @@ import { PROFILES } from '../../src/eval/profiles.js';
 import { estimateSeconds, profileSteps, unmetRequirements } from '../../src/eval/requirements.js';
 import { planFinalRuns, planTuningRuns, settingKey, type TrainingSetting } from '../../src/eval/run-plan.js';
 import type { RunResult } from '../../src/eval/run-jobs.js';
-import { chooseSettings } from '../../src/eval/tuning.js';
+import { chooseSettings, gridEdge } from '../../src/eval/tuning.js';
 
 const full = PROFILES.full!;
 
@@ -54,6 +54,13 @@ test('chooseSettings takes the best validation accuracy, ties to the lower valid
   assert.equal(chosen.has(settingKey('ag_news', 'lopt1')), false);
   assert.equal(tunings.find((t) => t.method === 'lopt1')!.chosen, null);
   assert.equal(tunings.find((t) => t.method === 'pt')!.points[0]!.accuracy, 50);
+  // quick's grid is 0.01, 0.03, 0.1: PT chose 0.1, its highest rate; LoPT-1 chose nothing.
+  assert.equal(gridEdge(tunings.find((t) => t.method === 'pt')!), 'highest');
+  assert.equal(gridEdge(tunings.find((t) => t.method === 'lopt1')!), null);
+  const inside = chooseSettings([result(pt[0]!, 0.5, 1.2), result(pt[1]!, 0.7, 1.1), result(pt[2]!, 0.6, 1.0)]).tunings[0]!;
+  assert.equal(gridEdge(inside), null);
+  const lowest = chooseSettings([result(pt[0]!, 0.8, 1.2), result(pt[1]!, 0.7, 1.1), result(pt[2]!, 0.6, 1.0)]).tunings[0]!;
+  assert.equal(gridEdge(lowest), 'lowest');
 });
 
 test('the paper profile names its needs, refuses a 2-core 24 GiB machine, and estimates its time from its steps', () => {
