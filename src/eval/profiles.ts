@@ -106,7 +106,7 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
   full: {
     name: 'full',
     summary:
-      'the fair protocol on gpt2-mini: per-method learning rates (and LoPT-2\'s σ) tuned on validation rows, 3 seeds at r = 1, 2, 4, the n × r ablation of LoPT-1 on AG News, 800 steps there: 86 runs, about 2 hours on 2 cores with the OpenBLAS kernels (estimated)',
+      'the fair protocol on gpt2-mini: per-method learning rates (and LoPT-2\'s σ) tuned on validation rows, 3 seeds at r = 1, 2, 4, the n × r ablation of LoPT-1 on AG News, 800 steps there: 86 runs, 105 minutes on 2 cores without AVX-512, OpenBLAS kernels (measured)',
     ...FAIR_PROTOCOL,
     // 0.3 was chosen for no method on either dataset at 400 steps, and longer budgets favour lower
     // rates: its runs' time goes to AG News's longer budget instead.
