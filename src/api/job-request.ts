@@ -10,7 +10,7 @@ import { catalogTaskSpec, TASK_CATALOG } from '../engine/tasks/task-catalog.js';
 import { checkInputRoom } from '../engine/tasks/task-encoder.js';
 import { validateTaskSpec, type TaskSpec } from '../engine/tasks/task-spec.js';
 import { templateFields } from '../engine/tasks/template.js';
-import { resolveTrainOptions, type TrainOptions } from '../engine/training/train-options.js';
+import { checkOptionsFitMethod, resolveTrainOptions, type TrainOptions } from '../engine/training/train-options.js';
 import type { JobSpec } from '../queue/job-spec.js';
 import type { ModelInfo } from './model-registry.js';
 import type { JobRequest } from './schemas/jobs.js';
@@ -30,15 +30,13 @@ export function jobSpecOf(request: JobRequest, model: ModelInfo): JobSpec {
     seed: request.seed ?? 0,
   };
   if (request.method === 'pt' && request.r !== undefined) throw new EngineError('BAD_ARGUMENT', 'r applies to lopt1 and lopt2 only');
-  if (request.method === 'pt' && request.hyperparameters?.vLearningRateRatio !== undefined) {
-    throw new EngineError('BAD_ARGUMENT', 'hyperparameters.vLearningRateRatio applies to lopt1 and lopt2 only');
-  }
   resolvePromptSpec(prompt, model.dims.hiddenSize);
   const requested = request.task;
   const task: TaskSpec = typeof requested === 'string' ? catalogTaskSpec(TASK_CATALOG[requested], model.promptStack) : requested;
   validateTaskSpec(task);
   const training = { ...DEFAULT_TRAINING, ...request.hyperparameters };
   resolveTrainOptions(training);
+  checkOptionsFitMethod(prompt.method, training);
   if (prompt.n >= model.dims.maxPositions) {
     throw new EngineError('SEQUENCE_TOO_LONG', `n = ${prompt.n} prompt rows leave no room for input in ${model.id}'s ${model.dims.maxPositions} positions`);
   }

@@ -103,17 +103,19 @@ function convergenceLine(section: DatasetSection): string {
   const percent = (share: number) => `${share >= 0 ? '+' : '−'}${Math.abs(share * 100).toFixed(1)} %`;
   const names = (state: TailState) => known.filter(({ tail }) => tailState(tail) === state).map(({ name }) => name);
   const [moving, withinNoise] = [names('moving'), names('within noise')];
-  const flat = `${FLAT_CHANGE * 100} %`;
-  const verdict =
-    known.length < changes.length || moving.length
-      ? `**Not converged:** ${moving.length ? `${moving.join(', ')} still move${moving.length === 1 ? 's' : ''} by more than ${flat} and more than the noise` : 'some curve is too short to tell'}; a longer budget may change the comparison.`
-      : withinNoise.length
-        ? `Every configuration moves by at most ${flat} or by less than its noise (${withinNoise.join(', ')}): the budget has converged as far as these seeds can tell.`
-        : `Every configuration moves by at most ${flat}: the budget has converged.`;
   return [
     `**Convergence:** mean training loss over the last tenth of the steps against the tenth before (± its 95 % noise interval): ${known.map(({ name, tail }) => `${name} ${percent(tail.change)} ± ${(tail.halfWidth95 * 100).toFixed(1)}`).join(', ')}.`,
-    verdict,
+    convergenceVerdict(moving, withinNoise, known.length < changes.length),
   ].join(' ');
+}
+
+/** The convergence line's conclusion from the configurations still moving and those moving within their noise. */
+function convergenceVerdict(moving: readonly string[], withinNoise: readonly string[], someTooShort: boolean): string {
+  const flat = `${FLAT_CHANGE * 100} %`;
+  if (moving.length) return `**Not converged:** ${moving.join(', ')} still move${moving.length === 1 ? 's' : ''} by more than ${flat} and more than the noise; a longer budget may change the comparison.`;
+  if (someTooShort) return '**Not converged:** some curve is too short to tell; a longer budget may change the comparison.';
+  if (withinNoise.length) return `Every configuration moves by at most ${flat} or by less than its noise (${withinNoise.join(', ')}): the budget has converged as far as these seeds can tell.`;
+  return `Every configuration moves by at most ${flat}: the budget has converged.`;
 }
 
 function datasetSection(section: DatasetSection): string {

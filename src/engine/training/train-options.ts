@@ -1,4 +1,5 @@
 import { EngineError } from '../engine-error.js';
+import type { PromptMethod } from '../prompts/prompt-spec.js';
 import { LR_SCHEDULES, type LrSchedule } from './lr-schedule.js';
 
 /** A wider ratio than this is a mistake in the request, not a tuning choice. */
@@ -78,4 +79,9 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   if (!(resolved.weightDecay >= 0) || !(resolved.clipNorm >= 0)) throw fail('weightDecay and clipNorm must be ≥ 0');
   if (!LR_SCHEDULES.includes(resolved.schedule)) throw fail(`schedule must be one of ${LR_SCHEDULES.join(', ')}, got ${JSON.stringify(resolved.schedule)}`);
   return resolved;
+}
+
+/** Options that only some prompt methods have: a V factor's learning rate needs a V (lopt1, lopt2). */
+export function checkOptionsFitMethod(method: PromptMethod, options: TrainOptions): void {
+  if (method === 'pt' && options.vLearningRateRatio !== undefined) throw new EngineError('BAD_ARGUMENT', 'vLearningRateRatio applies to lopt1 and lopt2 only');
 }

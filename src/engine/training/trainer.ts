@@ -18,7 +18,7 @@ import { AdamW } from './adamw.js';
 import { epochBatches } from './batches.js';
 import type { TrainingCheckpoint } from './checkpoint.js';
 import { learningRateAt } from './lr-schedule.js';
-import { resolveTrainOptions, type TrainOptions } from './train-options.js';
+import { checkOptionsFitMethod, resolveTrainOptions, type TrainOptions } from './train-options.js';
 import { variableGrads } from './variable-grads.js';
 
 export interface TrainingProgress {
@@ -83,6 +83,7 @@ export function evaluationCount(totalSteps: number, options: TrainOptions): numb
 export async function trainPrompt(run: TrainRun): Promise<TrainResult> {
   const { prompt, objective, train, validation = [], callbacks = {}, signal } = run;
   const options = resolveTrainOptions(run.options ?? {});
+  checkOptionsFitMethod(prompt.spec.method, run.options ?? {});
   if (train.length === 0) throw new EngineError('DATASET_INVALID', 'the training set has no examples');
   const totalSteps = totalTrainingSteps(train.length, run.options ?? {});
   const warmupSteps = Math.round(options.warmupRatio * totalSteps);
@@ -225,11 +226,7 @@ function stepWork(batch: readonly EncodedExample[], promptRows: number) {
 
 /** The prompt's variables, V at `vLearningRateRatio` times the learning rate. */
 function factorLearningRates(prompt: SoftPrompt, vLearningRateRatio: number) {
-  const variables = prompt.variables;
-  if (vLearningRateRatio !== 1 && !variables.some(({ name }) => name === 'V')) {
-    throw new EngineError('BAD_ARGUMENT', 'vLearningRateRatio applies to lopt1 and lopt2 only (a prompt with a V factor)');
-  }
-  return variables.map((param) => (param.name === 'V' ? { ...param, learningRateScale: vLearningRateRatio } : param));
+  return prompt.variables.map((param) => (param.name === 'V' ? { ...param, learningRateScale: vLearningRateRatio } : param));
 }
 
 /** One update: loss and gradients, the NaN/Inf check, clipping, AdamW. */
